@@ -1,0 +1,251 @@
+"""The `localhb` command line. Only the CLI prints, reads argv or picks exit codes.
+
+Exit codes: 0 success (or idle); 1 a task ended in error / monitoring found a
+problem; 2 usage, config or file errors (nothing was changed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from localhb import __version__
+from localhb.errors import HeartbeatFileError, LocalhbError
+
+if TYPE_CHECKING:
+    from localhb.config import Config
+    from localhb.parser import Document
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="localhb",
+        description="Run an AI agent on a schedule from a hand-edited HEARTBEAT.md.",
+    )
+    parser.add_argument("--version", action="version", version=f"localhb {__version__}")
+    home_help = "the localhb home (default: $LOCALHB_HOME or ~/.localhb)"
+    parser.add_argument("--home", type=Path, help=home_help)
+    parser.add_argument(
+        "--config", type=Path, help="config file (default: <home>/config.toml, else defaults)"
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("init", help="create the home: config.toml and workspace/HEARTBEAT.md")
+    p.add_argument("--home", type=Path, default=argparse.SUPPRESS, help=home_help)
+    p.set_defaults(handler=cmd_init)
+
+    p = sub.add_parser(
+        "validate",
+        help="check a HEARTBEAT.md and print its problems",
+        description="Print each problem as `path:line: severity: message`. "
+        "Exit 2 when there are errors, else 0 (warnings print but do not fail).",
+    )
+    p.add_argument("file", nargs="?", type=Path, help="the file (default: [heartbeat] file)")
+    p.add_argument(
+        "--explain", action="store_true", help="show, line by line, how each part is read"
+    )
+    p.set_defaults(handler=cmd_validate)
+
+    p = sub.add_parser(
+        "tasks",
+        help="list the pending tasks with type, schedule, next due time and state",
+    )
+    p.add_argument("--file", type=Path, help="the HEARTBEAT.md (default: [heartbeat] file)")
+    p.add_argument("--at", metavar='"YYYY-MM-DD HH:MM"', help="evaluate as if it were this time")
+    p.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
+    p.set_defaults(handler=cmd_tasks)
+
+    _add_optional_commands(sub)
+    return parser
+
+
+def _add_optional_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Commands whose modules may not be present in every build stage."""
+    try:
+        from localhb.cli import run_cmd
+    except ImportError:
+        return
+    run_cmd.add_parser(sub)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.handler(args)
+    except LocalhbError as exc:
+        _error(str(exc))
+        if isinstance(exc, HeartbeatFileError):
+            for d in exc.diagnostics:
+                print(d.format(str(exc.path)), file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    return code
+
+
+def _error(message: str) -> None:
+    print(f"localhb: error: {message}", file=sys.stderr)
+
+
+def load(args: argparse.Namespace) -> Config:
+    from localhb.config import load_config
+
+    return load_config(args.config, home=args.home)
+
+
+def read_document(path: Path, config: Config) -> Document:
+    from localhb.files import read_heartbeat
+    from localhb.parser import parse
+
+    snap = read_heartbeat(path)
+    return parse(
+        snap.text,
+        pending_sections=config.heartbeat.pending_sections,
+        completed_sections=config.heartbeat.completed_sections,
+    )
+
+
+# -- init --------------------------------------------------------------------
+def cmd_init(args: argparse.Namespace) -> int:
+    from localhb.config import default_home
+    from localhb.templates import read_template
+
+    home: Path = (args.home or default_home()).expanduser()
+    targets = [
+        (home / "config.toml", "config.toml"),
+        (home / "workspace" / "HEARTBEAT.md", "HEARTBEAT.md"),
+    ]
+    for directory in (home, home / "workspace", home / "workspace" / "memory"):
+        directory.mkdir(parents=True, exist_ok=True)
+    for target, template in targets:
+        if target.exists():
+            print(f"kept     {target} (already exists)")
+            continue
+        with target.open("x", encoding="utf-8", newline="") as fh:
+            fh.write(read_template(template))
+        print(f"created  {target}")
+    print(f"home is {home}; edit {targets[1][0]} to add tasks, then `localhb tasks`")
+    return EXIT_OK
+
+
+# -- validate ----------------------------------------------------------------
+def cmd_validate(args: argparse.Namespace) -> int:
+    from localhb.model import Severity
+
+    config = load(args)
+    path: Path = args.file or config.heartbeat.file
+    doc = read_document(path, config)
+    if args.explain:
+        from localhb.explain import explain
+
+        print("\n".join(explain(doc, str(path))))
+    else:
+        for d in doc.diagnostics:
+            if d.severity is not Severity.NOTE:
+                print(d.format(str(path)))
+        pending = doc.pending()
+        print(
+            f"{path}: {len(pending)} pending task(s), {len(doc.errors)} error(s)"
+            + ("" if doc.errors else " - ok")
+        )
+    return EXIT_USAGE if doc.errors else EXIT_OK
+
+
+# -- tasks -------------------------------------------------------------------
+def cmd_tasks(args: argparse.Namespace) -> int:
+    from localhb.parser import parse_when
+    from localhb.schedule import evaluate, resolve_local
+
+    config = load(args)
+    tz = config.tz()
+    path: Path = args.file or config.heartbeat.file
+    doc = read_document(path, config)
+    if args.at:
+        try:
+            at = parse_when(args.at)
+        except ValueError:
+            _error(f'--at: expected "YYYY-MM-DD HH:MM", got {args.at!r}')
+            return EXIT_USAGE
+        now = at if at.tzinfo else resolve_local(at, tz)
+    else:
+        now = datetime.now(tz)
+    rows = []
+    for task in doc.pending():
+        ev = evaluate(
+            task,
+            now,
+            tz,
+            window=config.heartbeat.interval,
+            retry_base=config.heartbeat.retry_backoff,
+            max_attempts=config.heartbeat.max_attempts,
+            default_catch_up=config.heartbeat.catch_up,
+        )
+        rows.append(
+            {
+                "id": task.id,
+                "title": task.title,
+                "type": task.kind.value,
+                "schedule": task.schedule_text,
+                "next_due": ev.next_due.isoformat() if ev.next_due else None,
+                "due_now": ev.due,
+                "state": ev.state.value,
+                "reason": ev.reason,
+                "priority": task.priority.value,
+                "line": task.line,
+            }
+        )
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    if not rows:
+        print(f"{path}: no pending tasks")
+        return EXIT_OK
+    print(_table(rows, now, tz))
+    for d in doc.errors:
+        print(d.format(str(path)), file=sys.stderr)
+    return EXIT_OK
+
+
+def _table(rows: list[dict[str, object]], now: datetime, tz: object) -> str:
+    def when(value: object) -> str:
+        if not isinstance(value, str):
+            return "-"
+        dt = datetime.fromisoformat(value)
+        local = dt.astimezone(now.tzinfo)
+        if abs(local - now) < timedelta(minutes=1):
+            return "now"
+        fmt = "%H:%M" if local.date() == now.date() else "%Y-%m-%d %H:%M"
+        return local.strftime(fmt)
+
+    header = ("ID", "TYPE", "SCHEDULE", "NEXT DUE", "STATE")
+    body = [
+        (
+            str(r["id"]),
+            str(r["type"]),
+            str(r["schedule"]),
+            when(r["next_due"]),
+            str(r["state"]) + (" (due now)" if r["due_now"] else ""),
+        )
+        for r in rows
+    ]
+    limits = (32, 12, 34, 16, 24)
+    cells = [tuple(_clip(c, w) for c, w in zip(row, limits, strict=True)) for row in body]
+    widths = [max(len(r[i]) for r in [header, *cells]) for i in range(len(header))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+             for row in [header, *cells]]
+    lines.append(f"(as of {now.strftime('%Y-%m-%d %H:%M %Z')})")
+    return "\n".join(lines)
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"

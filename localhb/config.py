@@ -1,0 +1,467 @@
+"""config.toml -> checked, frozen dataclasses.
+
+Discovery: an explicit path, else `$LOCALHB_HOME/config.toml`, else built-in
+defaults. Every key is checked by hand; an error names the file, the key and
+what was expected. Unknown keys are errors too (with a did-you-mean), since a
+misspelt safety setting must never be silently ignored.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta, tzinfo
+from pathlib import Path
+from typing import Any, TypeVar
+
+from localhb.errors import ConfigError
+from localhb.model import DEFAULT_COMPLETED_SECTIONS, DEFAULT_PENDING_SECTIONS
+from localhb.schedule import ActiveHours, parse_active_hours
+
+T = TypeVar("T")
+
+# A command in command position: at the start, after ; & | ( { or `, after a
+# wrapper such as sudo/env/xargs, or as the last part of a path (/sbin/reboot).
+_CMD = r"(?:^|[;&|({`]\s*|\b(?:sudo|doas|nohup|exec|env|xargs|time)\s+(?:-\S+\s+)*|/)"
+
+# A seatbelt, not a sandbox: each pattern is tested in tests/test_tools_shell.py
+# with commands it must stop and look-alikes it must let through.
+DEFAULT_SHELL_DENY = (
+    # rm with a recursive flag aimed at /, a top-level system directory, ~ or $HOME
+    r"(?<![\w-])rm(?=[^;&|\n]*\s(?:-[a-zA-Z]*[rR]|--recursive\b))[^;&|\n]*\s[\"']?"
+    r"(?:/(?:bin|boot|dev|etc|home|lib\w*|opt|root|sbin|srv|usr|var|Users|System|Applications)?"
+    r"|~|\$HOME|\$\{HOME\})/?\*?[\"']?(?:\s|$|[;&|)])",
+    _CMD + r"(?:mkfs(?:\.\w+)?|mke2fs|mkswap|wipefs)\b",
+    r"\bdd\b.*\bof=/dev/(?!null\b|zero\b|stdout\b|stderr\b)",
+    r">\s*/dev/(?:sd|nvme|hd|vd|xvd|mmcblk|disk|mapper/)",
+    r"(?:^|[;&|({`]\s*|\b(?:sudo|doas|nohup|exec|env|xargs|time|systemctl)\s+(?:-\S+\s+)*|/)"
+    r"(?:shutdown|reboot|halt|poweroff)\b",
+    r"\b(?:tel)?init\s+[06]\b",
+    r"\bkill\s+(?:\S+\s+)*-1\s*(?:$|[;&|])",
+    r"(\w+|:)\s*\(\)\s*\{\s*\1\s*\|\s*\1\s*&\s*\}\s*;?\s*\1",
+    r"\b(?:curl|wget)\b[^|]*\|\s*(?:sudo(?:\s+-\S+)*\s+)?(?:env\s+)?"
+    r"(?:(?:ba|z|da|k|fi)?sh|python[\d.]*|perl|ruby|node)\b",
+    r"\b(?:ba|z|da|k)?sh\s+(?:-c\s+)?[\"']?(?:<\(|\$\()\s*(?:curl|wget)\b",
+    r"\bch(?:mod|own)\s+(?:-\w+\s+)*\S+\s+/(?:\s|$)",
+)
+DEFAULT_REQUIRE_APPROVAL = (
+    r"\bsudo\b",
+    r"\b(?:doas|pkexec)\b",
+    r"(?:^|[;&|]\s*)su(?:\s|$)",
+    r"\bgit\s+push\b.*--force",
+    r"\bgit\s+push\b.*\s-f\b",
+    r"\bgit\s+push\b.*\s\+[\w/]",
+)
+# Commands a condition check may run: they only read. Anything with shell
+# operators (; & | > < ` $) is refused in a check whatever these say.
+DEFAULT_SHELL_READ_ONLY = (
+    r"^(?:df|du|free|uptime|ls|wc|pgrep)(?:\s|$)",
+    r"^git\s+(?:status|rev-parse)(?:\s|$)",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class HeartbeatConfig:
+    enabled: bool
+    interval: timedelta
+    active_hours: ActiveHours | None
+    timezone: str | None
+    file: Path
+    pending_sections: tuple[str, ...]
+    completed_sections: tuple[str, ...]
+    max_concurrent: int
+    max_attempts: int
+    max_consecutive_failures: int
+    catch_up: str
+    retry_backoff: timedelta
+    shutdown_grace: timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class LLMConfig:
+    base_url: str | None
+    model: str
+    api_key_env: str
+    request_timeout: float
+    max_retries: int
+    condition_model: str | None
+    system_prompt: Path | None
+    retry_backoff: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class AgentConfig:
+    workspace: Path
+    max_steps: int
+    task_timeout: timedelta
+    max_tokens_per_task: int
+    memory_snippets: int
+
+
+@dataclass(frozen=True, slots=True)
+class ShellConfig:
+    enabled: bool
+    timeout: timedelta
+    deny: tuple[str, ...]
+    allow: tuple[str, ...]
+    require_approval: tuple[str, ...]
+    read_only: tuple[str, ...] = DEFAULT_SHELL_READ_ONLY
+
+
+@dataclass(frozen=True, slots=True)
+class HTTPConfig:
+    enabled: bool
+    timeout: timedelta
+    allowed_hosts: tuple[str, ...]
+    max_response_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class ToolsConfig:
+    allowed_directories: tuple[Path, ...]
+    max_output_bytes: int
+    shell: ShellConfig
+    http: HTTPConfig
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """The whole configuration. `path` is the file it came from, if any."""
+
+    home: Path
+    path: Path | None
+    heartbeat: HeartbeatConfig
+    llm: LLMConfig
+    agent: AgentConfig
+    tools: ToolsConfig
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def state_db(self) -> Path:
+        return self.home / "state.db"
+
+    @property
+    def health_dir(self) -> Path:
+        return self.home / "health"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.home / "logs"
+
+    def tz(self) -> tzinfo:
+        """The configured zone, else the system's; checked at load time."""
+        return zone(self.heartbeat.timezone, path=self.path)
+
+
+def default_home(env: Mapping[str, str] | None = None) -> Path:
+    env = os.environ if env is None else env
+    raw = env.get("LOCALHB_HOME")
+    return Path(raw).expanduser() if raw else Path.home() / ".localhb"
+
+
+def zone(name: str | None, *, path: Path | None = None) -> tzinfo:
+    """An IANA zone by name, or the system's local zone when name is None."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    if name is None:
+        try:
+            import tzlocal
+
+            return tzlocal.get_localzone()
+        except Exception:  # an unreadable /etc/localtime must not stop a run
+            return ZoneInfo("UTC")
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f'expected an IANA time zone name like "Europe/Berlin", got {name!r}',
+            path=path,
+            key="[heartbeat] timezone",
+        ) from None
+
+
+def load_config(
+    path: Path | None = None,
+    *,
+    home: Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Config:
+    """Find, read and check the configuration.
+
+    `path` is an explicit `--config`; a missing explicit file is an error.
+    Without it, `<home>/config.toml` is read if it exists, else defaults apply.
+    """
+    home = home if home is not None else default_home(env)
+    data: dict[str, Any] = {}
+    source: Path | None = None
+    candidate = path if path is not None else home / "config.toml"
+    if path is not None or candidate.is_file():
+        source = candidate
+        try:
+            raw = candidate.read_bytes()
+        except FileNotFoundError:
+            raise ConfigError("file not found", path=candidate) from None
+        except OSError as exc:
+            raise ConfigError(f"cannot read: {exc.strerror}", path=candidate) from None
+        try:
+            data = tomllib.loads(raw.decode("utf-8-sig"))
+        except UnicodeDecodeError:
+            raise ConfigError("not UTF-8 text", path=candidate) from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"not valid TOML: {exc}", path=candidate) from None
+    return _build(data, home=home, source=source)
+
+
+def config_from_mapping(
+    data: Mapping[str, Any], *, home: Path, source: Path | None = None
+) -> Config:
+    """Check an already-parsed TOML mapping (for tests and tools)."""
+    return _build(dict(data), home=home, source=source)
+
+
+class _Table:
+    """One TOML table being checked; remembers which keys were read."""
+
+    def __init__(self, data: Any, name: str, source: Path | None) -> None:
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            raise ConfigError("expected a table", path=source, key=f"[{name}]")
+        self.data: dict[str, Any] = data
+        self.name = name
+        self.source = source
+        self.known: set[str] = set()
+
+    def key(self, key: str) -> str:
+        return f"[{self.name}] {key}" if self.name else key
+
+    def error(self, key: str, message: str) -> ConfigError:
+        return ConfigError(message, path=self.source, key=self.key(key))
+
+    def get(self, key: str, default: T, check: Callable[[Any], T], expected: str) -> T:
+        self.known.add(key)
+        if key not in self.data:
+            return default
+        value = self.data[key]
+        try:
+            return check(value)
+        except (TypeError, ValueError) as exc:
+            detail = f" ({exc})" if str(exc) else ""
+            raise self.error(key, f"expected {expected}, got {value!r}{detail}") from None
+
+    def sub(self, key: str) -> _Table:
+        self.known.add(key)
+        return _Table(self.data.get(key), f"{self.name}.{key}", self.source)
+
+    def finish(self, nested: tuple[str, ...] = ()) -> None:
+        for key in self.data:
+            if key in self.known or key in nested:
+                continue
+            close = difflib.get_close_matches(key, sorted(self.known), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise self.error(key, f"unknown key{hint}")
+
+
+def _bool(v: Any) -> bool:
+    if not isinstance(v, bool):
+        raise TypeError
+    return v
+
+
+def _int_at_least(low: int) -> Callable[[Any], int]:
+    def check(v: Any) -> int:
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise TypeError
+        if v < low:
+            raise ValueError(f"must be at least {low}")
+        return v
+
+    return check
+
+
+def _str(v: Any) -> str:
+    if not isinstance(v, str):
+        raise TypeError
+    return v
+
+
+def _opt_str(v: Any) -> str | None:
+    return _str(v).strip() or None
+
+
+def _str_list(v: Any) -> tuple[str, ...]:
+    if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+        raise TypeError
+    return tuple(v)
+
+
+def _regex_list(v: Any) -> tuple[str, ...]:
+    import re
+
+    items = _str_list(v)
+    for item in items:
+        try:
+            re.compile(item)
+        except re.error as exc:
+            raise ValueError(f"bad pattern {item!r}: {exc}") from None
+    return items
+
+
+def duration(v: Any) -> timedelta:
+    """A duration from "30m", "2h30m", "90s", or a number of seconds."""
+    if isinstance(v, bool):
+        raise TypeError
+    if isinstance(v, int | float):
+        seconds = float(v)
+    elif isinstance(v, str):
+        from pytimeparse import parse
+
+        parsed = parse(v.strip())
+        if parsed is None:
+            raise ValueError("not a duration")
+        seconds = float(parsed)
+    else:
+        raise TypeError
+    if seconds <= 0:
+        raise ValueError("must be more than zero")
+    return timedelta(seconds=seconds)
+
+
+def _build(data: dict[str, Any], *, home: Path, source: Path | None) -> Config:
+    base = source.parent if source is not None else home
+
+    def path_of(v: Any) -> Path:
+        p = Path(_str(v)).expanduser()
+        return p if p.is_absolute() else (base / p)
+
+    root = _Table(data, "", source)
+    root.known.update({"heartbeat", "llm", "agent", "tools"})
+    root.finish()
+
+    hb = _Table(data.get("heartbeat"), "heartbeat", source)
+    ag = _Table(data.get("agent"), "agent", source)
+    workspace = ag.get("workspace", home / "workspace", path_of, "a directory path")
+
+    def active(v: Any) -> ActiveHours | None:
+        if not isinstance(v, dict) or set(v) != {"start", "end"}:
+            raise TypeError
+        return parse_active_hours(_str(v["start"]), _str(v["end"]))
+
+    def catch_up(v: Any) -> str:
+        if v not in ("none", "once", "all"):
+            raise ValueError
+        return str(v)
+
+    def sections(v: Any) -> tuple[str, ...]:
+        items = _str_list(v)
+        if not items:
+            raise ValueError("must name at least one section")
+        return tuple(" ".join(s.lower().split()) for s in items)
+
+    timezone = hb.get("timezone", None, _opt_str, "an IANA time zone name")
+    zone(timezone, path=source)  # fail now, not at the first cycle
+    heartbeat = HeartbeatConfig(
+        enabled=hb.get("enabled", True, _bool, "true or false"),
+        interval=hb.get("interval", timedelta(minutes=30), duration, 'a duration like "30m"'),
+        active_hours=hb.get(
+            "active_hours", None, active, '{ start = "09:00", end = "22:00" }'
+        ),
+        timezone=timezone,
+        file=hb.get("file", workspace / "HEARTBEAT.md", path_of, "a file path"),
+        pending_sections=hb.get(
+            "pending_sections", DEFAULT_PENDING_SECTIONS, sections, "a list of section names"
+        ),
+        completed_sections=hb.get(
+            "completed_sections", DEFAULT_COMPLETED_SECTIONS, sections, "a list of section names"
+        ),
+        max_concurrent=hb.get("max_concurrent", 1, _int_at_least(1), "a whole number >= 1"),
+        max_attempts=hb.get("max_attempts", 3, _int_at_least(1), "a whole number >= 1"),
+        max_consecutive_failures=hb.get(
+            "max_consecutive_failures", 3, _int_at_least(1), "a whole number >= 1"
+        ),
+        catch_up=hb.get("catch_up", "once", catch_up, '"none", "once" or "all"'),
+        retry_backoff=hb.get(
+            "retry_backoff", timedelta(minutes=30), duration, 'a duration like "30m"'
+        ),
+        shutdown_grace=hb.get(
+            "shutdown_grace", timedelta(seconds=30), duration, 'a duration like "30s"'
+        ),
+    )
+    hb.finish()
+
+    llm_t = _Table(data.get("llm"), "llm", source)
+    llm = LLMConfig(
+        base_url=llm_t.get("base_url", None, _opt_str, "a URL"),
+        model=llm_t.get("model", "gpt-4o-mini", _str, "a model name"),
+        api_key_env=llm_t.get("api_key_env", "OPENAI_API_KEY", _str, "an env var name"),
+        request_timeout=llm_t.get(
+            "request_timeout", 60.0, lambda v: duration(v).total_seconds(), "a duration"
+        ),
+        max_retries=llm_t.get("max_retries", 3, _int_at_least(0), "a whole number >= 0"),
+        condition_model=llm_t.get("condition_model", None, _opt_str, "a model name"),
+        system_prompt=llm_t.get(
+            "system_prompt", None, lambda v: path_of(v) if _str(v).strip() else None, "a path"
+        ),
+        retry_backoff=llm_t.get(
+            "retry_backoff", 1.0, lambda v: duration(v).total_seconds(), "a duration"
+        ),
+    )
+    llm_t.finish()
+
+    agent = AgentConfig(
+        workspace=workspace,
+        max_steps=ag.get("max_steps", 20, _int_at_least(1), "a whole number >= 1"),
+        task_timeout=ag.get(
+            "task_timeout", timedelta(minutes=10), duration, 'a duration like "10m"'
+        ),
+        max_tokens_per_task=ag.get(
+            "max_tokens_per_task", 200_000, _int_at_least(1), "a whole number >= 1"
+        ),
+        memory_snippets=ag.get("memory_snippets", 3, _int_at_least(0), "a whole number >= 0"),
+    )
+    ag.finish()
+
+    tools_t = _Table(data.get("tools"), "tools", source)
+    shell_t = tools_t.sub("shell")
+    http_t = tools_t.sub("http")
+    tools = ToolsConfig(
+        allowed_directories=tools_t.get(
+            "allowed_directories",
+            (),
+            lambda v: tuple(path_of(p) for p in _str_list(v)),
+            "a list of directory paths",
+        ),
+        max_output_bytes=tools_t.get(
+            "max_output_bytes", 16384, _int_at_least(256), "a whole number >= 256"
+        ),
+        shell=ShellConfig(
+            enabled=shell_t.get("enabled", True, _bool, "true or false"),
+            timeout=shell_t.get("timeout", timedelta(seconds=60), duration, "a duration"),
+            deny=shell_t.get("deny", DEFAULT_SHELL_DENY, _regex_list, "a list of regexes"),
+            allow=shell_t.get("allow", (), _regex_list, "a list of regexes"),
+            require_approval=shell_t.get(
+                "require_approval", DEFAULT_REQUIRE_APPROVAL, _regex_list, "a list of regexes"
+            ),
+            read_only=shell_t.get(
+                "read_only", DEFAULT_SHELL_READ_ONLY, _regex_list, "a list of regexes"
+            ),
+        ),
+        http=HTTPConfig(
+            enabled=http_t.get("enabled", True, _bool, "true or false"),
+            timeout=http_t.get("timeout", timedelta(seconds=30), duration, "a duration"),
+            allowed_hosts=http_t.get("allowed_hosts", (), _str_list, "a list of host names"),
+            max_response_bytes=http_t.get(
+                "max_response_bytes", 65536, _int_at_least(256), "a whole number >= 256"
+            ),
+        ),
+    )
+    shell_t.finish()
+    http_t.finish()
+    tools_t.finish(nested=("shell", "http"))
+
+    return Config(
+        home=home, path=source, heartbeat=heartbeat, llm=llm, agent=agent, tools=tools
+    )

@@ -177,12 +177,15 @@ def _list_items(block: Block, norm: list[str], indent: int) -> list[Block]:
     for n, ((line, width), item) in enumerate(zip(starts, items, strict=True)):
         stop = starts[n + 1][0] if n + 1 < len(starts) else block.end
         node = Block("list_item", line, stop, item, [])
-        text = _dedent(norm[line], indent)
-        first = _ITEM.match(text)
-        offset = 0 if first and text[first.end() :].strip() else 1
-        node.children = _spans(
-            item.get("children", []), norm, base=line + offset, end=stop, indent=indent + width
-        )
+        children = item.get("children", [])
+        if any(c.get("type") != "block_text" for c in children):
+            # Only items holding more than their own text need their blocks placed.
+            text = _dedent(norm[line], indent)
+            first = _ITEM.match(text)
+            offset = 0 if first and text[first.end() :].strip() else 1
+            node.children = _spans(
+                children, norm, base=line + offset, end=stop, indent=indent + width
+            )
         node.token["_width"] = width
         result.append(node)
     return result

@@ -366,9 +366,7 @@ def _build(data: dict[str, Any], *, home: Path, source: Path | None) -> Config:
     heartbeat = HeartbeatConfig(
         enabled=hb.get("enabled", True, _bool, "true or false"),
         interval=hb.get("interval", timedelta(minutes=30), duration, 'a duration like "30m"'),
-        active_hours=hb.get(
-            "active_hours", None, active, '{ start = "09:00", end = "22:00" }'
-        ),
+        active_hours=hb.get("active_hours", None, active, '{ start = "09:00", end = "22:00" }'),
         timezone=timezone,
         file=hb.get("file", workspace / "HEARTBEAT.md", path_of, "a file path"),
         pending_sections=hb.get(
@@ -462,6 +460,4 @@ def _build(data: dict[str, Any], *, home: Path, source: Path | None) -> Config:
     http_t.finish()
     tools_t.finish(nested=("shell", "http"))
 
-    return Config(
-        home=home, path=source, heartbeat=heartbeat, llm=llm, agent=agent, tools=tools
-    )
+    return Config(home=home, path=source, heartbeat=heartbeat, llm=llm, agent=agent, tools=tools)

@@ -105,7 +105,9 @@ def apply_edits(doc: Document, edits: Sequence[Edit]) -> str:
 
     for a, b, new in sorted(splices, key=lambda s: (s[0], s[1]), reverse=True):
         lines[a:b] = new
-    return _join(lines, nl, ends_with_newline=bool(doc.lines) and doc.lines[-1] != content(doc.lines[-1]))
+    return _join(
+        lines, nl, ends_with_newline=bool(doc.lines) and doc.lines[-1] != content(doc.lines[-1])
+    )
 
 
 def _join(lines: list[str], nl: str, *, ends_with_newline: bool) -> str:

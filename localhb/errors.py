@@ -44,9 +44,7 @@ class ConfigError(LocalhbError):
 class HeartbeatFileError(LocalhbError):
     """HEARTBEAT.md could not be read, or parsing found errors that block a run."""
 
-    def __init__(
-        self, message: str, *, path: Path, diagnostics: Sequence[Diagnostic] = ()
-    ) -> None:
+    def __init__(self, message: str, *, path: Path, diagnostics: Sequence[Diagnostic] = ()) -> None:
         self.path = path
         self.diagnostics = tuple(diagnostics)
         super().__init__(f"{path}: {message}")

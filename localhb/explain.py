@@ -71,8 +71,10 @@ def explain(doc: Document, path: str) -> list[str]:
         f"{sev[Severity.ERROR]} error(s), {sev[Severity.WARNING]} warning(s)"
     )
     out.append(
-        "sections that count as Pending: " + ", ".join(doc.pending_sections)
-        + "; as Completed: " + ", ".join(doc.completed_sections)
+        "sections that count as Pending: "
+        + ", ".join(doc.pending_sections)
+        + "; as Completed: "
+        + ", ".join(doc.completed_sections)
         + " ([heartbeat] pending_sections / completed_sections)"
     )
     out.append("code blocks, HTML comments and quotes are never read as tasks")

@@ -8,12 +8,13 @@ and anything inside code, HTML comments or quotes, is kept and never run.
 
 from __future__ import annotations
 
+import gc
 import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import Protocol
 from datetime import datetime
+from typing import Protocol
 
 from localhb.blocks import Block, content, is_blank, parse_blocks, split_lines
 from localhb.model import (
@@ -176,7 +177,15 @@ def parse(
     completed = tuple(" ".join(s.lower().split()) for s in completed_sections)
     lines = split_lines(text)
     builder = _Builder(lines, pending, completed)
-    builder.walk(parse_blocks(lines))
+    # Parsing allocates many small objects and no garbage worth collecting;
+    # pausing the cyclic collector keeps time linear in the file's size.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        builder.walk(parse_blocks(lines))
+    finally:
+        if collecting:
+            gc.enable()
     return Document(
         lines=tuple(lines),
         tasks=tuple(builder.finish_tasks()),
@@ -255,7 +264,9 @@ class _Builder:
         if b.kind not in kind:
             return
         body = "".join(self.lines[b.start : b.end])
-        if re.search(r"^\s*(#{2,6}\s|[-*+]\s+\[[ xX]\]|[-*+]\s+\**(due|recurring)\b)", body, re.M | re.I):
+        if re.search(
+            r"^\s*(#{2,6}\s|[-*+]\s+\[[ xX]\]|[-*+]\s+\**(due|recurring)\b)", body, re.M | re.I
+        ):
             self.diag(
                 b.start,
                 Severity.NOTE,
@@ -268,15 +279,14 @@ class _Builder:
         task_level = 0
         current: tuple[Block, list[Block]] | None = None
         for b in blocks:
-            if b.kind == "heading":
-                if task_level == 0 or b.level <= task_level:
-                    task_level = task_level or b.level
-                    if b.level < task_level:  # deeper than the section, shallower than tasks
-                        task_level = b.level
-                    if current is not None:
-                        self.heading_task(info, current[0], current[1], b.start)
-                    current = (b, [])
-                    continue
+            if b.kind == "heading" and (task_level == 0 or b.level <= task_level):
+                task_level = task_level or b.level
+                if b.level < task_level:  # deeper than the section, shallower than tasks
+                    task_level = b.level
+                if current is not None:
+                    self.heading_task(info, current[0], current[1], b.start)
+                current = (b, [])
+                continue
             if current is not None:
                 current[1].append(b)
             elif b.kind == "list":

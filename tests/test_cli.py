@@ -32,7 +32,9 @@ def home(tmp_path: Path) -> Path:
     return h
 
 
-def test_init_creates_and_never_overwrites(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_init_creates_and_never_overwrites(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """init creates config and HEARTBEAT.md, prints them, and keeps existing files."""
     h = tmp_path / "h"
     assert main(["init", "--home", str(h)]) == 0
@@ -51,7 +53,9 @@ def test_starter_file_is_clean_and_idle(home: Path, capsys: pytest.CaptureFixtur
     assert "0 pending task(s), 0 error(s) - ok" in capsys.readouterr().out
 
 
-def test_validate_reports_errors_with_lines(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_validate_reports_errors_with_lines(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """validate prints path:line diagnostics and exits 2 on errors."""
     f = tmp_path / "HB.md"
     f.write_text("## Pending\n### A\n- Due: someday\n")
@@ -70,7 +74,9 @@ def test_validate_warnings_exit_zero(tmp_path: Path, capsys: pytest.CaptureFixtu
 def test_validate_explain(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """--explain shows sections, tasks with their schedule, and examples left alone."""
     f = tmp_path / "HB.md"
-    f.write_text("## Every 30 Minutes\n- x\n## Pending\n<!--\n### Ex\n-->\n### Real (every 4 hours)\n")
+    f.write_text(
+        "## Every 30 Minutes\n- x\n## Pending\n<!--\n### Ex\n-->\n### Real (every 4 hours)\n"
+    )
     assert main(["--home", str(tmp_path), "validate", "--explain", str(f)]) == 0
     out = capsys.readouterr().out
     assert "ignored" in out and "looks like a schedule" in out
@@ -123,7 +129,9 @@ def test_tasks_table_at(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     """tasks --at evaluates as if it were that time."""
     f = tmp_path / "HB.md"
     f.write_text(SAMPLE)
-    assert main(["--home", str(tmp_path), "tasks", "--file", str(f), "--at", "2024-01-15 14:30"]) == 0
+    assert (
+        main(["--home", str(tmp_path), "tasks", "--file", str(f), "--at", "2024-01-15 14:30"]) == 0
+    )
     out = capsys.readouterr().out
     assert "check-ci-status" in out and "due now" in out
     assert "daily at 18:00" in out
@@ -147,7 +155,10 @@ def test_idle_path_imports_no_openai_or_httpx(tmp_path: Path) -> None:
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('openai', 'httpx')))"
     )
     out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True,
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
     ).stdout
     assert out.strip().splitlines()[-1] == "[]"
@@ -155,7 +166,13 @@ def test_idle_path_imports_no_openai_or_httpx(tmp_path: Path) -> None:
 
 def test_version_and_help() -> None:
     """--version and --help work on every command."""
-    for argv in (["--version"], ["--help"], ["validate", "--help"], ["tasks", "--help"], ["init", "--help"]):
+    for argv in (
+        ["--version"],
+        ["--help"],
+        ["validate", "--help"],
+        ["tasks", "--help"],
+        ["init", "--help"],
+    ):
         with pytest.raises(SystemExit) as done:
             main(argv)
         assert done.value.code == 0

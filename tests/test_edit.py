@@ -127,7 +127,11 @@ def test_checkbox_flip_and_move() -> None:
     text = "## Active Tasks\n- [ ] one\n- [ ] two\n\n## Completed\n- [x] zero\n"
     out = apply_edits(
         parse(text),
-        [SetChecked("one"), SetField("one", "completed", "2024-01-01 10:00"), MoveToCompleted("one")],
+        [
+            SetChecked("one"),
+            SetField("one", "completed", "2024-01-01 10:00"),
+            MoveToCompleted("one"),
+        ],
     )
     assert out == (
         "## Active Tasks\n- [ ] two\n\n## Completed\n- [x] zero\n"
@@ -165,8 +169,24 @@ def test_any_text_round_trips(text: str) -> None:
 markdownish = st.lists(
     st.tuples(
         st.sampled_from(
-            ["", "## Pending", "## Completed", "### Task", "- Key: v", "- [ ] box", "```", "<!--",
-             "-->", "text", "  - nested: 1", "# Title", "> quote", "    code", "1. item", "\t- x"]
+            [
+                "",
+                "## Pending",
+                "## Completed",
+                "### Task",
+                "- Key: v",
+                "- [ ] box",
+                "```",
+                "<!--",
+                "-->",
+                "text",
+                "  - nested: 1",
+                "# Title",
+                "> quote",
+                "    code",
+                "1. item",
+                "\t- x",
+            ]
         ),
         line_text,
         st.sampled_from(["\n", "\r\n"]),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -210,10 +210,12 @@ def test_completed_titles_may_repeat_pending_ones() -> None:
 
 def test_iso_due_with_offset() -> None:
     """An ISO 8601 due time with an offset or Z keeps its offset."""
-    doc = parse("## Pending\n### A\n- Due: 2024-01-15T14:00+01:00\n### B\n- Due: 2024-01-15T13:00Z\n")
+    doc = parse(
+        "## Pending\n### A\n- Due: 2024-01-15T14:00+01:00\n### B\n- Due: 2024-01-15T13:00Z\n"
+    )
     a, b = doc.tasks
     assert a.due == b.due
-    assert b.due is not None and b.due.tzinfo == timezone.utc
+    assert b.due is not None and b.due.tzinfo == UTC
 
 
 def test_runner_fields_are_read() -> None:

@@ -69,12 +69,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_optional_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Commands whose modules may not be present in every build stage."""
-    try:
-        from localhb.cli import run_cmd
-    except ImportError:
-        return
-    run_cmd.add_parser(sub)
+    """Commands that live in their own modules."""
+    from localhb.cli import daemon_cmd, health_cmd, run_cmd, runs_cmd
+
+    for module in (run_cmd, daemon_cmd, runs_cmd, health_cmd):
+        module.add_parser(sub)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -196,7 +195,7 @@ def cmd_tasks(args: argparse.Namespace) -> int:
                 "title": task.title,
                 "type": task.kind.value,
                 "schedule": task.schedule_text,
-                "next_due": ev.next_due.isoformat() if ev.next_due else None,
+                "next_due": ev.next_due.astimezone(tz).isoformat() if ev.next_due else None,
                 "due_now": ev.due,
                 "state": ev.state.value,
                 "reason": ev.reason,
@@ -241,8 +240,10 @@ def _table(rows: list[dict[str, object]], now: datetime, tz: object) -> str:
     limits = (32, 12, 34, 16, 24)
     cells = [tuple(_clip(c, w) for c, w in zip(row, limits, strict=True)) for row in body]
     widths = [max(len(r[i]) for r in [header, *cells]) for i in range(len(header))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
-             for row in [header, *cells]]
+    lines = [
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+        for row in [header, *cells]
+    ]
     lines.append(f"(as of {now.strftime('%Y-%m-%d %H:%M %Z')})")
     return "\n".join(lines)
 

@@ -1,0 +1,135 @@
+"""`localhb run TASK_ID`: carry out one task now, due or not, with a live trace.
+
+Exit 0 when the task ends ok, partial or skipped (or its condition is not
+met, with --check); 1 when it ends in error; 2 for an unknown task id, a file
+or config problem, or a missing API key. HEARTBEAT.md is read, never written:
+the run is not recorded in the file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from localhb.results import ConditionResult, TaskResult, TraceEvent
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = subparsers.add_parser(
+        "run",
+        help="carry out one task now, due or not, and print a live trace",
+        description="Carry out one task now with the agent, whether or not it is due. "
+        "Prints each tool call and its outcome, then the result. Leaves HEARTBEAT.md "
+        "unchanged. Exit 0 for ok/partial/skipped, 1 for error, 2 for usage problems.",
+    )
+    p.add_argument("task_id", metavar="TASK_ID", help="the task's id (see `localhb tasks`)")
+    p.add_argument("--file", type=Path, help="the HEARTBEAT.md (default: [heartbeat] file)")
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="for a conditional task, check the condition first and run only if it is met",
+    )
+    p.add_argument("--json", action="store_true", help="print the result as JSON at the end")
+    p.set_defaults(handler=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    from localhb.agent import check_condition, run_task
+    from localhb.config import load_config
+    from localhb.errors import MissingAPIKey
+    from localhb.files import read_heartbeat
+    from localhb.model import TaskKind
+    from localhb.parser import parse
+
+    config = load_config(args.config, home=args.home)
+    path: Path = args.file or config.heartbeat.file
+    doc = parse(
+        read_heartbeat(path).text,
+        pending_sections=config.heartbeat.pending_sections,
+        completed_sections=config.heartbeat.completed_sections,
+    )
+    task = doc.task(args.task_id)
+    if task is None:
+        known = ", ".join(t.id for t in doc.tasks) or "(none)"
+        print(f"localhb: error: {path}: no task with id {args.task_id!r}", file=sys.stderr)
+        print(f"known ids: {known}", file=sys.stderr)
+        return EXIT_USAGE
+
+    printer = TracePrinter(sys.stdout)
+    try:
+        if args.check and task.kind is TaskKind.CONDITIONAL:
+            check = check_condition(task, config, on_event=printer, heartbeat_file=path)
+            _print_check(check, args.json)
+            if not check.met:
+                return EXIT_FAILED if check.error else EXIT_OK
+        result = run_task(task, config, on_event=printer, heartbeat_file=path)
+    except MissingAPIKey as exc:
+        print(f"localhb: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    _print_result(result, args.json)
+    return EXIT_FAILED if result.status == "error" else EXIT_OK
+
+
+class TracePrinter:
+    """Prints trace events as readable lines, flushing each so the trace is live."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+
+    def __call__(self, event: TraceEvent) -> None:
+        line = self.format(event)
+        if line:
+            print(line, file=self.out, flush=True)
+
+    @staticmethod
+    def format(event: TraceEvent) -> str:
+        kind = event.kind.value
+        if kind == "start":
+            return f"> {event.text}"
+        if kind == "retry":
+            return f"  ~ {event.text}"
+        if kind == "model":
+            return f"  . model: {event.text}"
+        if kind == "tool":
+            head = f"  {event.step:>2} {event.tool}({event.text})"
+            took = f" {event.seconds:.1f}s" if event.seconds >= 0.1 else ""
+            if event.outcome == "ok":
+                return f"{head} -> ok{took}"
+            detail = event.detail.removeprefix("error: ").removeprefix("refused: ")
+            return f"{head} -> {event.outcome.upper()}{took}: {detail}"
+        return ""
+
+
+def _print_result(result: TaskResult, as_json: bool) -> None:
+    s = result.stats
+    print(f"= {result.status.value}: {result.summary}")
+    if result.notes:
+        for line in result.notes.splitlines():
+            print(f"  {line}")
+    tokens = f"{s.prompt_tokens:,}+{s.completion_tokens:,} tokens"
+    print(f"  ({s.steps} steps, {len(s.tool_calls)} tool calls, {tokens}, {s.seconds:.1f}s)")
+    if as_json:
+        _print_json(result.to_dict())
+
+
+def _print_check(check: ConditionResult, as_json: bool) -> None:
+    if check.error:
+        print(f"= condition check failed: {check.error}")
+    elif check.met:
+        print(f"= condition met: {check.evidence}")
+    else:
+        print(f"= condition not met, task not run: {check.evidence}")
+    if as_json:
+        _print_json(check.to_dict())
+
+
+def _print_json(data: dict[str, Any]) -> None:
+    print(json.dumps(data, ensure_ascii=False, indent=2))

@@ -1,0 +1,39 @@
+"""Where cycle and run events go: `$LOCALHB_HOME/logs/agent.log`, rotated.
+
+Secrets are redacted by the agent before events reach the log; the log
+itself is for people reading what happened, one event per line.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+from pathlib import Path
+from typing import TextIO
+
+LOG_NAME = "agent.log"
+MAX_BYTES = 5 * 1024 * 1024
+BACKUPS = 5
+FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def configure(log_dir: Path, *, stream: TextIO | None = None, level: int = logging.INFO) -> Path:
+    """Send the `localhb` logger to a rotating file (and `stream`, if given)."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    path = log_dir / LOG_NAME
+    logger = logging.getLogger("localhb")
+    for handler in list(logger.handlers):
+        logger.removeHandler(handler)
+        handler.close()
+    handler: logging.Handler = logging.handlers.RotatingFileHandler(
+        path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8"
+    )
+    handler.setFormatter(logging.Formatter(FORMAT))
+    logger.addHandler(handler)
+    if stream is not None:
+        console = logging.StreamHandler(stream)
+        console.setFormatter(logging.Formatter(FORMAT))
+        logger.addHandler(console)
+    logger.setLevel(level)
+    logger.propagate = False
+    return path

@@ -1,0 +1,555 @@
+"""The recurrence grammar: text such as "daily at 18:00" -> a `Recurrence`.
+
+Pure: no clock, no I/O. The grammar (docs/schedules.md has the user's view):
+
+    every heartbeat | every cycle | each heartbeat | 每次心跳      -> every_cycle
+    every <duration>        "every 30m", "every 2h30m", "every 4 hours" -> interval
+    hourly | daily | weekly | monthly                            -> crons
+    <days> [at] <times>  or  <times> <days>                      -> crons, one per time
+    cron[:] <5 fields>  or a bare 5-field expression             -> crons, as written
+
+`<days>` is daily/every day, weekdays/M-F/Mon-Fri, weekends, day names
+("every monday and thursday", "Sundays"), "weekly on <day>" or
+"monthly on the 1st". `<times>` is a list of 09:00, 9:00 PM, 9am, noon,
+midnight (a bare hour only after "at"). Chinese forms are translated to
+English first ("每天 22:05" -> "daily 22:05"). Anything else raises
+`RecurrenceError` with a hint: the grammar never guesses.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from cronsim import CronSim, CronSimError
+from pytimeparse.timeparse import timeparse as parse_duration
+
+__all__ = [
+    "Recurrence",
+    "RecurrenceError",
+    "looks_like_schedule",
+    "parse_recurrence",
+    "schedule_error_in_parentheses",
+    "schedule_in_parentheses",
+]
+
+GENERIC_HINT = 'try "every 3h", "daily at 09:00", "weekdays at 08:00" or "cron 0 9 * * 1-5"'
+DAY_ABBR = ("Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat")
+WEEKDAYS = frozenset(range(1, 6))
+WEEKENDS = frozenset({0, 6})
+
+
+class RecurrenceError(ValueError):
+    """The text is not a schedule localhb understands; `hint` says how to write it."""
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        self.message = message
+        self.hint = hint
+        super().__init__(message)
+
+
+@dataclass(frozen=True, slots=True)
+class Recurrence:
+    """A parsed schedule.
+
+    Exactly one of the three shapes is used:
+    - `every_cycle`: runs on every heartbeat cycle ("every heartbeat");
+    - `interval`: fixed-length slots ("every 30m");
+    - `crons`: a union of 5-field cron expressions in the configured zone,
+      one per clock time ("daily at 09:00 and 18:00" -> ("0 9 * * *", "0 18 * * *")).
+    `literal_cron` is true when the author wrote the cron expression itself.
+    """
+
+    source: str
+    every_cycle: bool = False
+    interval: timedelta | None = None
+    crons: tuple[str, ...] = ()
+    literal_cron: bool = False
+
+    def describe(self) -> str:
+        """A canonical, readable form that `parse_recurrence` reads back."""
+        if self.every_cycle:
+            return "every heartbeat"
+        if self.interval is not None:
+            return "every " + _format_duration(self.interval)
+        if not self.literal_cron:
+            friendly = _describe_crons(self.crons)
+            if friendly is not None:
+                return friendly
+        return "cron " + "; ".join(self.crons)
+
+
+# --- normalising ------------------------------------------------------------
+
+_CHINESE_DAY = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "日": 0, "天": 0}
+_CN_DAY_CHARS = "一二三四五六日天"
+
+
+def _cn_time(m: re.Match[str]) -> str:
+    part, hour, minute, half = m.group(1), int(m.group(2)), m.group(3), m.group(4)
+    mins = 30 if half else int(minute or 0)
+    if part in ("下午", "晚上", "傍晚") and hour < 12:
+        hour += 12
+    if part == "中午" and hour < 6:
+        hour += 12
+    return f" {hour:02d}:{mins:02d} "
+
+
+def _cn_weekly(m: re.Match[str]) -> str:
+    days = [DAY_ABBR[_CHINESE_DAY[c]].lower() for c in m.group(1) if c in _CHINESE_DAY]
+    return " every " + ", ".join(days) + " "
+
+
+_CHINESE_RULES: tuple[tuple[str, str], ...] = (
+    (r"每\s*(?:次|个)\s*(?:心跳|heartbeat)", " every heartbeat "),
+    (r"每隔", "每"),
+    (r"工作日", " weekdays "),
+    (r"周末", " weekends "),
+    (r"[周星期]{1,2}一\s*[至到~-]\s*[周星期]{0,2}五", " mon-fri "),
+    (r"每\s*小时", " every hour "),
+    (r"每\s*分钟", " every minute "),
+    (r"每\s*(\d+(?:\.\d+)?)\s*[-~至到]\s*(\d+(?:\.\d+)?)\s*(?:个)?小时", r" every \1-\2 hours "),
+    (r"每\s*(\d+(?:\.\d+)?)\s*(?:个)?(?:小时|钟头)", r" every \1 hours "),
+    (r"每\s*(\d+)\s*分(?:钟)?", r" every \1 minutes "),
+    (r"每\s*(\d+)\s*秒(?:钟)?", r" every \1 seconds "),
+    (r"每\s*(\d+)\s*[天日]", r" every \1 days "),
+    (r"每\s*(\d+)\s*(?:个)?(?:周|星期|礼拜)", r" every \1 weeks "),
+    (r"每\s*[天日]", " daily "),
+    (r"每\s*月\s*(\d{1,2})\s*[日号]", r" monthly on day \1 "),
+    (r"每\s*月", " monthly "),
+    (r"每\s*(?:个)?(?:周|星期|礼拜)(?![" + _CN_DAY_CHARS + "])", " weekly "),
+    (r"[和及与、]", ", "),
+)
+
+
+def _normalise(text: str) -> str:
+    """Lower case, ASCII punctuation, single spaces, no trailing period."""
+    s = unicodedata.normalize("NFKC", text).lower().strip().strip("\"'`").strip()
+    s = s.rstrip(".。").strip()
+    s = re.sub(r"\b([ap])\.\s?m\b\.?", r"\1m", s)
+    if re.search(r"[\u3000-\u9fff]", s):
+        s = _translate_chinese(s)
+    s = re.sub(r"\s*,\s*", ", ", s)
+    s = re.sub(r"\s*&\s*", " and ", s)
+    s = re.sub(r"\s+", " ", s).strip()
+    return re.sub(r"(, )+", ", ", s).strip(", ")
+
+
+_CN_WEEKLY = re.compile(
+    rf"每?\s*(?:周|星期|礼拜)([{_CN_DAY_CHARS}](?:\s*[、,和]\s*[周星期]{{0,2}}[{_CN_DAY_CHARS}])*)"
+)
+
+
+def _translate_chinese(s: str) -> str:
+    s = re.sub(
+        r"(上午|早上|早晨|中午|下午|晚上|傍晚)?\s*(\d{1,2})\s*[点點时](?:\s*(\d{1,2})\s*分?|(半))?",
+        _cn_time,
+        s,
+    )
+    s = re.sub(r"(上午|早上|早晨)\s*(?=\d)", "", s)
+    s = _CN_WEEKLY.sub(_cn_weekly, s)
+    for pattern, replacement in _CHINESE_RULES:
+        s = re.sub(pattern, replacement, s)
+    return s
+
+
+# --- times and days -----------------------------------------------------------
+
+_T12 = r"(?<![\d:])\d{1,2}(?::\d{2})? ?[ap]m\b"
+_T24 = r"(?<![\d:])\d{1,2}:\d{2}(?![\d:])"
+_TWORD = r"\b(?:noon|midnight)\b"
+_ANY_TIME = rf"(?:{_T12}|{_T24}|{_TWORD})"
+_BARE = r"(?<![\d:])\d{1,2}(?![\d:]| ?(?:st|nd|rd|th)\b)"
+_SEP = r"(?:, (?:and )?| and )"
+_AT_LIST = re.compile(rf"\bat (?:{_ANY_TIME}|{_BARE})(?:{_SEP}(?:at )?(?:{_ANY_TIME}|{_BARE}))*")
+_LIST = re.compile(rf"{_ANY_TIME}(?:{_SEP}(?:at )?{_ANY_TIME})*")
+_ONE_TIME = re.compile(rf"{_ANY_TIME}|{_BARE}")
+_RANGE_OF_TIMES = re.compile(rf"(?:{_ANY_TIME}|\d{{1,2}}) ?(?:-|–|to|until|till) ?{_ANY_TIME}")
+
+_DAY_WORDS = {
+    "sunday": 0, "sun": 0,
+    "monday": 1, "mon": 1,
+    "tuesday": 2, "tue": 2,
+    "wednesday": 3, "wed": 3,
+    "thursday": 4, "thu": 4, "thur": 4,
+    "friday": 5, "fri": 5,
+    "saturday": 6, "sat": 6,
+}  # fmt: skip
+_DAILY = frozenset({"daily", "everyday", "every day", "each day", "every single day"})
+
+
+def _time_value(token: str) -> tuple[int, int]:
+    """'9:30 pm' -> (21, 30); raises RecurrenceError for 25:00 and friends."""
+    t = token.strip().removeprefix("at ").strip()
+    if t == "noon":
+        return 12, 0
+    if t == "midnight":
+        return 0, 0
+    m = re.fullmatch(r"(\d{1,2})(?::(\d{2}))? ?([ap]m)?", t)
+    if m is None:  # pragma: no cover - the caller only passes regex matches
+        raise RecurrenceError(f'"{token}" is not a time', "write times as 09:00, 9am or 9:30 PM")
+    hour, minute, suffix = int(m.group(1)), int(m.group(2) or 0), m.group(3)
+    if suffix:
+        if not 1 <= hour <= 12 or minute > 59:
+            raise RecurrenceError(
+                f'"{token}" is not a time of day', "12-hour times run from 12:00 am to 11:59 pm"
+            )
+        hour = hour % 12 + (12 if suffix == "pm" else 0)
+    elif hour > 23 or minute > 59:
+        hint = 'midnight is 00:00: try "daily at 00:00"' if hour == 24 else ""
+        raise RecurrenceError(
+            f'"{token}" is not a time of day', hint or "hours run 00-23 and minutes 00-59"
+        )
+    return hour, minute
+
+
+def _times(text: str) -> list[tuple[int, int]]:
+    return sorted({_time_value(m.group(0)) for m in _ONE_TIME.finditer(text.replace("at ", ""))})
+
+
+def _day(word: str) -> int | None:
+    w = word.strip().rstrip(".")
+    for candidate in (w, w.removesuffix("s")):
+        if candidate in _DAY_WORDS:
+            return _DAY_WORDS[candidate]
+    return None
+
+
+def _day_set(text: str) -> frozenset[int]:
+    """'monday and thursday' / 'mon-fri' / 'weekdays' -> days, 0 = Sunday."""
+    days: set[int] = set()
+    for item in re.split(rf"{_SEP}|, | or ", text):
+        item = item.strip().removeprefix("on ").removeprefix("every ").strip()
+        if item in ("weekday", "weekdays", "workday", "workdays", "business days", "m-f"):
+            days |= WEEKDAYS
+            continue
+        if item in ("weekend", "weekends"):
+            days |= WEEKENDS
+            continue
+        rng = re.fullmatch(r"([a-z]+) ?(?:-|–|to|through|thru|till|until) ?([a-z]+)", item)
+        if rng:
+            first, last = _day(rng.group(1)), _day(rng.group(2))
+            if first is not None and last is not None:
+                span = (last - first) % 7
+                days |= {(first + i) % 7 for i in range(span + 1)}
+                continue
+        single = _day(item)
+        if single is None:
+            raise RecurrenceError(
+                f'"{item}" is not a day of the week',
+                'try "weekly on Monday at 09:00" or "weekdays at 08:00"',
+            )
+        days.add(single)
+    return frozenset(days)
+
+
+def _dow_field(days: frozenset[int]) -> str:
+    if days == WEEKDAYS:
+        return "1-5"
+    if len(days) == 7:
+        return "*"
+    return ",".join(str(d) for d in sorted(days))
+
+
+def _dom_field(text: str) -> str:
+    """'the 1st and 15th' / 'day 1' / 'the last day' -> '1,15' / '1' / 'L'."""
+    out: list[str] = []
+    for item in re.split(rf"{_SEP}|, ", text):
+        item = re.sub(r"^(?:on )?(?:the )?(?:days? )?", "", item.strip())
+        if item in ("last", "last day"):
+            out.append("L")
+            continue
+        m = re.fullmatch(r"(\d{1,2})(?:st|nd|rd|th)?(?: day)?", item)
+        if m is None or not 1 <= int(m.group(1)) <= 31:
+            raise RecurrenceError(
+                f'"{item}" is not a day of the month', 'try "monthly on the 1st at 09:00"'
+            )
+        day = int(m.group(1))
+        if day > 28:
+            raise RecurrenceError(
+                f"day {day} does not exist in every month",
+                'pick a day from 1 to 28, or write "monthly on the last day"',
+            )
+        out.append(str(day))
+    numbers = sorted({int(d) for d in out if d != "L"})
+    return ",".join([str(d) for d in numbers] + (["L"] if "L" in out else []))
+
+
+def _days(spec: str) -> tuple[str, str, bool] | None:
+    """A day spec -> (day-of-month field, day-of-week field, explicit); None when empty.
+
+    `explicit` says the spec carries its own "every"/"daily"/"weekly"
+    wording, so it may stand without a time (then 00:00).
+    """
+    s = spec.strip(" ,:").removeprefix("on ").strip()
+    if not s:
+        return None
+    if s in _DAILY:
+        return "*", "*", True
+    m = re.fullmatch(r"(?:weekly|every week|each week|once a week)(?: on (.+))?", s)
+    if m:
+        return "*", _dow_field(_day_set(m.group(1))) if m.group(1) else "1", True
+    m = re.fullmatch(r"(?:monthly|every month|each month|once a month)(?: on (.+))?", s)
+    if m:
+        return (_dom_field(m.group(1)) if m.group(1) else "1"), "*", True
+    m = re.fullmatch(r"(?:on )?(?:the )?(.+?) of (?:every|each|the) month", s)
+    if m:
+        return _dom_field(m.group(1)), "*", True
+    explicit = False
+    m = re.fullmatch(r"(?:every|each) (.+)", s)
+    if m:
+        s, explicit = m.group(1), True
+    if re.fullmatch(r"(?:[\d.]+|an?|one) ?[a-z]+", s) and _day(s) is None:
+        raise RecurrenceError(
+            f'"{spec.strip()}" cannot be combined with clock times',
+            'use either an interval ("every 2h") or clock times ("daily at 09:00, 18:00")',
+        )
+    return "*", _dow_field(_day_set(s)), explicit
+
+
+_DAY_HINT = r"\b(?:mon|tue|wed|thu|fri|sat|sun|week|month|daily)"
+
+
+def _calendar(s: str, source: str) -> Recurrence:
+    if _RANGE_OF_TIMES.search(s):
+        raise RecurrenceError(
+            f'"{source}" gives a time window, not a schedule',
+            'write when it runs ("every 10m"); limit the hours with active hours in the config',
+        )
+    found = _AT_LIST.search(s) or _LIST.search(s)
+    times: list[tuple[int, int]] = []
+    prefix, suffix = s, ""
+    if found:
+        times = _times(found.group(0))
+        prefix, suffix = s[: found.start()].strip(" ,"), s[found.end() :].strip(" ,")
+        if prefix and suffix:
+            raise RecurrenceError(f'"{source}" is not a schedule localhb understands', GENERIC_HINT)
+    if re.search(r"(?<![\d:\-/.])\d{3,4}(?![\d:\-/.])", prefix + " " + suffix):
+        raise RecurrenceError(
+            f'"{source}" has a time without a colon', "write clock times as 09:00 or 9am"
+        )
+    try:
+        parsed = _days(prefix or suffix)
+    except RecurrenceError as exc:
+        if not times and not re.search(rf"{_DAY_HINT}|\b(?:on|every|each)\b", s):
+            raise RecurrenceError(
+                f'"{source}" is not a schedule localhb understands', GENERIC_HINT
+            ) from exc
+        at = ", ".join(f"{h:02d}:{m:02d}" for h, m in times)
+        if times and re.match(r"every [\d.]+ ?[a-z]+", prefix):
+            raise RecurrenceError(
+                f'"{source}" mixes an interval with clock times', f'try "daily at {at}"'
+            ) from exc
+        if times and not re.search(_DAY_HINT, prefix or suffix):
+            raise RecurrenceError(
+                f'"{source}" does not say which days', f'try "daily at {at}"'
+            ) from exc
+        raise
+    if parsed is None:
+        at = ", ".join(f"{h:02d}:{m:02d}" for h, m in times)
+        raise RecurrenceError(f'"{source}" gives a time but no days', f'try "daily at {at}"')
+    dom, dow, explicit = parsed
+    if not times:
+        if not explicit:
+            raise RecurrenceError(
+                f'"{source}" gives days but no time', f'add a time: try "every {s} at 09:00"'
+            )
+        times = [(0, 0)]
+    crons = tuple(f"{m} {h} {dom} * {dow}" for h, m in times)
+    return Recurrence(source=source, crons=crons)
+
+
+# --- intervals and cron -------------------------------------------------------
+
+_CYCLES = frozenset({"heartbeat", "cycle", "heartbeat cycle", "beat", "tick", "run"})
+_VAGUE = re.compile(r"~|\b(?:about|approx\w*|roughly|around|or so|ish|few|couple|several)\b")
+
+
+def _interval(rest: str, source: str) -> Recurrence:
+    if rest in _CYCLES:
+        return Recurrence(source=source, every_cycle=True)
+    if re.fullmatch(r"[\d.]+ ?(?:heartbeats?|cycles?|beats?|ticks?|runs?|checks?)", rest):
+        raise RecurrenceError(
+            f'"{source}" counts heartbeats, which have no fixed length',
+            'write it as a duration: try "every 3h", or "every heartbeat"',
+        )
+    rng = re.fullmatch(r"([\d.]+) ?(?:-|–|to|or) ?[\d.]+ ?([a-z]+)", rest)
+    if rng:
+        raise RecurrenceError(
+            f'"{source}" is a range', f'pick one: try "every {rng.group(1)} {rng.group(2)}"'
+        )
+    if _VAGUE.search(rest):
+        exact = re.sub(r"\s+", " ", _VAGUE.sub("", rest)).strip()
+        if not re.search(r"\d", exact):
+            exact = "3h"
+        raise RecurrenceError(
+            f'"{source}" is approximate', f'give an exact interval: try "every {exact}"'
+        )
+    rest = {"half hour": "30m", "half an hour": "30m", "quarter hour": "15m"}.get(rest, rest)
+    rest = {"other day": "2d", "other week": "14d", "fortnight": "14d"}.get(rest, rest)
+    if re.fullmatch(r"[a-z]+", rest):
+        rest = "1 " + rest
+    if re.fullmatch(r"[\d.\s]+", rest):
+        raise RecurrenceError(f'"{source}" has no unit', f'try "every {rest.strip()}m"')
+    if re.search(r"\bmonths?\b|\byears?\b", rest):
+        raise RecurrenceError(
+            f'"{source}" is not a fixed duration', 'try "monthly on the 1st at 09:00" or a cron'
+        )
+    seconds = parse_duration(rest)
+    if seconds is None:
+        raise RecurrenceError(f'"{source}" is not a schedule localhb understands', GENERIC_HINT)
+    if seconds <= 0:
+        raise RecurrenceError(f'"{source}" is not a positive interval', 'try "every 30m"')
+    if seconds != int(seconds):
+        raise RecurrenceError(f'"{source}" is not a whole number of seconds', 'try "every 90s"')
+    return Recurrence(source=source, interval=timedelta(seconds=int(seconds)))
+
+
+_CRON_NAME = r"(?:mon|tue|wed|thu|fri|sat|sun|jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)"
+_CRON_TOKEN = re.compile(rf"[\d*/,\-]+|{_CRON_NAME}(?:[-,](?:{_CRON_NAME}|\d+))*")
+_CRON_CHECK_AT = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def _cron(expr: str, source: str) -> Recurrence:
+    expr = expr.strip().strip("\"'`").strip()
+    fields = expr.split()
+    if len(fields) != 5:
+        raise RecurrenceError(
+            f'cron "{expr}" has {len(fields)} fields, not 5',
+            'write minute hour day-of-month month day-of-week: try "cron 0 9 * * 1-5"',
+        )
+    try:
+        next(iter(CronSim(expr, _CRON_CHECK_AT)))
+    except CronSimError as exc:
+        raise RecurrenceError(
+            f'cron "{expr}": {str(exc).lower()} field', 'try "cron 0 9 * * 1-5"'
+        ) from exc
+    except StopIteration as exc:
+        raise RecurrenceError(f'cron "{expr}" never fires', 'try "cron 0 9 * * 1-5"') from exc
+    return Recurrence(source=source, crons=(" ".join(fields),), literal_cron=True)
+
+
+# --- the public entry points ----------------------------------------------------
+
+
+def parse_recurrence(text: str) -> Recurrence:
+    """Parse one schedule; raise `RecurrenceError` (with a hint) for anything else."""
+    source = text.strip()
+    s = _normalise(text)
+    if not s:
+        raise RecurrenceError("the schedule is empty", GENERIC_HINT)
+    m = re.fullmatch(r"cron(?:tab)?:? (.+)", s)
+    if m:
+        return _cron(m.group(1), source)
+    tokens = s.split()
+    if len(tokens) == 5 and "*" in s and all(_CRON_TOKEN.fullmatch(t) for t in tokens):
+        return _cron(s, source)
+    if s == "hourly":
+        return Recurrence(source=source, crons=("0 * * * *",))
+    m = re.fullmatch(r"(?:once )?(?:every|each) (.+)", s)
+    if m and not (_AT_LIST.search(s) or _LIST.search(s) or _RANGE_OF_TIMES.search(s)):
+        rest = m.group(1)
+        try:
+            if _days(s) is not None:
+                return _calendar(s, source)
+        except RecurrenceError:
+            pass
+        return _interval(rest, source)
+    return _calendar(s, source)
+
+
+_GROUP = re.compile(r"[(（]([^()（）]*)[)）]")
+
+
+def schedule_in_parentheses(text: str) -> tuple[Recurrence | None, str]:
+    """The first parenthesised group that parses as a schedule, and the text without it.
+
+    `Check inbox (every 4 hours)` -> (every 4h, "Check inbox"). Groups that are
+    not schedules, such as `(URGENT)`, are left in place.
+    """
+    for m in _GROUP.finditer(text):
+        try:
+            rec = parse_recurrence(m.group(1))
+        except RecurrenceError:
+            continue
+        rest = text[: m.start()].rstrip() + text[m.end() :]
+        return rec, re.sub(r"\s{2,}", " ", rest).strip()
+    return None, text
+
+
+def schedule_error_in_parentheses(text: str) -> RecurrenceError | None:
+    """The error of the first group that looks like a schedule but does not parse."""
+    for m in _GROUP.finditer(text):
+        if not looks_like_schedule(m.group(1)):
+            continue
+        try:
+            parse_recurrence(m.group(1))
+        except RecurrenceError as exc:
+            return exc
+    return None
+
+
+_LOOKS = re.compile(
+    r"\b(?:every|each|daily|weekly|monthly|hourly|cron|weekdays?|weekends?|m-f|noon|midnight)\b"
+    r"|每|工作日|周末"
+    r"|\d ?(?:[ap]\.?m)\b"
+    r"|(?:^|\s)(?:[\d*/,\-]+\s){4}[\w*/,\-]+"
+)
+_DAY_NAME = r"\b(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\b"
+
+
+def looks_like_schedule(text: str) -> bool:
+    """A cheap guess that `text` tries to be a schedule, for diagnostics only."""
+    s = unicodedata.normalize("NFKC", text).lower()
+    if _LOOKS.search(s):
+        return True
+    return bool(re.search(_DAY_NAME, s) and re.search(r"\d{1,2}(?::\d{2})?", s))
+
+
+# --- describing ------------------------------------------------------------------
+
+
+def _format_duration(interval: timedelta) -> str:
+    seconds = int(interval.total_seconds())
+    if seconds % 86400 == 0 and seconds >= 2 * 86400:
+        return f"{seconds // 86400}d"
+    hours, rem = divmod(seconds, 3600)
+    minutes, secs = divmod(rem, 60)
+    parts = [(hours, "h"), (minutes, "m"), (secs, "s")]
+    return "".join(f"{n}{unit}" for n, unit in parts if n) or "0s"
+
+
+def _describe_crons(crons: Iterable[str]) -> str | None:
+    fields = [c.split() for c in crons]
+    if not fields or any(len(f) != 5 for f in fields):
+        return None
+    if fields == [["0", "*", "*", "*", "*"]]:
+        return "hourly"
+    days = {(f[2], f[3], f[4]) for f in fields}
+    if len(days) != 1 or not all(f[0].isdigit() and f[1].isdigit() for f in fields):
+        return None
+    dom, month, dow = days.pop()
+    if month != "*":
+        return None
+    times = ", ".join(f"{int(f[1]):02d}:{int(f[0]):02d}" for f in sorted(fields, key=_hm))
+    if dom == "*" and dow == "*":
+        return f"daily at {times}"
+    if dom == "*" and dow == "1-5":
+        return f"weekdays at {times}"
+    if dom == "*" and dow == "0,6":
+        return f"weekends at {times}"
+    if dom == "*" and re.fullmatch(r"[0-6](?:,[0-6])*", dow):
+        names = ", ".join(DAY_ABBR[int(d)] for d in dow.split(","))
+        return f"weekly on {names} at {times}"
+    if dow == "*" and re.fullmatch(r"(?:\d{1,2},)*(?:\d{1,2}|L)", dom):
+        which = ", ".join("the last day" if d == "L" else d for d in dom.split(","))
+        prefix = "" if dom == "L" else "day "
+        return f"monthly on {prefix}{which} at {times}"
+    return None
+
+
+def _hm(f: list[str]) -> tuple[int, int]:
+    return int(f[1]), int(f[0])

@@ -1,0 +1,196 @@
+"""What an agent run reports: results, the trace events it emits, and the sink Protocol.
+
+Frozen values, JSON-friendly through `to_dict()`, free of `openai` so the
+runner, ledger and CLI can use them without loading the SDK. Every string in
+them has already been through the run's redactor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Protocol
+
+SUMMARY_LIMIT = 200
+NOTES_LIMIT = 4000
+
+
+class Status(StrEnum):
+    OK = "ok"
+    PARTIAL = "partial"
+    SKIPPED = "skipped"
+    ERROR = "error"
+
+
+class Failure(StrEnum):
+    """Why a run ended in error, when the loop (not the model) ended it."""
+
+    LLM = "llm"  # the endpoint failed after retries, or answered nonsense
+    MAX_STEPS = "max_steps"
+    MAX_TOKENS = "max_tokens"
+    TIMEOUT = "task_timeout"
+    REPEATED_CALL = "repeated_call"  # the same failing call, again and again
+    NO_ANSWER = "no_answer"  # the model ended without a usable answer
+    MODEL = "model"  # the model itself reported status error
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallRecord:
+    """One tool call: short arguments and how it went (`ok|error|refused|invalid`)."""
+
+    step: int
+    name: str
+    arguments: str
+    outcome: str
+    detail: str
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "step": self.step,
+            "name": self.name,
+            "arguments": self.arguments,
+            "outcome": self.outcome,
+            "detail": self.detail,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RunStats:
+    """What any run cost: model, tokens (as the API reported them), steps, calls, time."""
+
+    model: str
+    prompt_tokens: int
+    completion_tokens: int
+    steps: int
+    tool_calls: tuple[ToolCallRecord, ...]
+    errors: tuple[str, ...]
+    started_at: datetime
+    completed_at: datetime
+    failure: Failure | None = None
+
+    @property
+    def seconds(self) -> float:
+        return (self.completed_at - self.started_at).total_seconds()
+
+    @property
+    def tool_errors(self) -> int:
+        """Calls that did not succeed: failed, refused, unknown or badly argued."""
+        return sum(1 for c in self.tool_calls if c.outcome != "ok")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "failure": None if self.failure is None else self.failure.value,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "steps": self.steps,
+            "tool_calls": [c.to_dict() for c in self.tool_calls],
+            "tool_errors": self.tool_errors,
+            "errors": list(self.errors),
+            "started_at": _iso(self.started_at),
+            "completed_at": _iso(self.completed_at),
+            "seconds": round(self.seconds, 3),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class TaskResult:
+    """How one task went. `summary` is one line under 200 characters."""
+
+    task_id: str
+    status: Status
+    summary: str
+    notes: str
+    stats: RunStats
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not Status.ERROR
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "task_id": self.task_id,
+            "status": self.status.value,
+            "summary": self.summary,
+            "notes": self.notes,
+            **self.stats.to_dict(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ConditionResult:
+    """How a condition check went. `error` set means the check itself failed (met is False)."""
+
+    task_id: str
+    met: bool
+    evidence: str
+    error: str | None
+    stats: RunStats
+
+    @property
+    def outcome(self) -> str:
+        """ "met", "not met" or "error", for ledgers and people."""
+        if self.error is not None:
+            return "error"
+        return "met" if self.met else "not met"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "task_id": self.task_id,
+            "met": self.met,
+            "outcome": self.outcome,
+            "evidence": self.evidence,
+            "error": self.error,
+            **self.stats.to_dict(),
+        }
+
+
+class EventKind(StrEnum):
+    START = "start"  # text: what runs, with which model where
+    RETRY = "retry"  # text: why the request is retried and after how long
+    MODEL = "model"  # text: what the model said alongside its calls (shortened)
+    TOOL = "tool"  # tool, text (short arguments), outcome, detail
+    FINISH = "finish"  # outcome (status), text (summary or evidence)
+
+
+@dataclass(frozen=True, slots=True)
+class TraceEvent:
+    """One line of a live trace. Strings are redacted and short."""
+
+    kind: EventKind
+    task_id: str
+    step: int = 0
+    text: str = ""
+    tool: str = ""
+    outcome: str = ""
+    detail: str = ""
+    seconds: float = 0.0
+
+
+class TraceSink(Protocol):
+    """Receives trace events as they happen; must not raise."""
+
+    def __call__(self, event: TraceEvent, /) -> None: ...
+
+
+def one_line(text: str, limit: int = SUMMARY_LIMIT) -> str:
+    """`text` on one line, single-spaced, shorter than `limit` characters."""
+    flat = " ".join(text.split())
+    if len(flat) < limit:
+        return flat
+    return flat[: limit - 2].rstrip() + "…"
+
+
+def clip(text: str, limit: int = NOTES_LIMIT) -> str:
+    """`text` trimmed, at most `limit` characters, marked when cut."""
+    text = text.strip()
+    if len(text) <= limit:
+        return text
+    return text[: limit - 15].rstrip() + "\n[... cut ...]"
+
+
+def _iso(value: datetime) -> str:
+    return value.isoformat().replace("+00:00", "Z")

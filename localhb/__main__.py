@@ -2,6 +2,6 @@
 
 import sys
 
-from localhb.cli import main
+from localhb.entry import main
 
 sys.exit(main())

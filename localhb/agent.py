@@ -1,6 +1,6 @@
 """The agent: an LLM tool loop that carries out one task, bounded and safe to leave alone.
 
-    connect(llm)               -> ModelClient   (raises MissingAPIKey: nothing ran)
+    connect(llm)               -> ModelClient      (raises MissingAPIKey: nothing ran)
     check_condition(task, cfg) -> ConditionResult  read-only tools, report_condition
     run_task(task, cfg)        -> TaskResult       all tools, complete_task
 
@@ -19,7 +19,6 @@ tokens, and the same failing tool call `REPEAT_LIMIT` times in a row.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import os
 import time
@@ -29,10 +28,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
-from urllib.parse import urlsplit
 
 from localhb.config import Config, LLMConfig
-from localhb.errors import LLMError, MissingAPIKey
+from localhb.endpoint import (
+    Reply,
+    ToolCall,
+    backoff,
+    is_retryable,
+    resolve_endpoint,
+    retry_after_seconds,
+)
+from localhb.errors import LLMError
 from localhb.model import Task
 from localhb.prompting import (
     context_message,
@@ -63,13 +69,9 @@ from localhb.tools.shell import command_env
 if TYPE_CHECKING:
     import openai
 
-DEFAULT_BASE_URL = "https://api.openai.com/v1"
-NO_KEY = "localhb-no-key"  # what a keyless local endpoint is sent; the SDK insists on one
 REPEAT_LIMIT = 3
 NUDGES = 1  # times a model that answers without finishing is reminded how to finish
 CHECK_MAX_STEPS = 8
-MAX_BACKOFF = 60.0
-_RETRY_STATUSES = frozenset({408, 409, 429})
 
 
 def _utc_now() -> datetime:
@@ -88,65 +90,11 @@ class Clock:
 # -- the endpoint --------------------------------------------------------------
 
 
-def is_local(base_url: str) -> bool:
-    """True for loopback, private, link-local, `localhost`, `*.local` and dotless hosts."""
-    host = (urlsplit(base_url).hostname or "").lower()
-    if not host:
-        return False
-    if host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
-        return True
-    try:
-        ip = ipaddress.ip_address(host)
-    except ValueError:
-        return "." not in host  # a LAN or container name such as "ollama"
-    return ip.is_loopback or ip.is_private or ip.is_link_local
-
-
-def resolve_endpoint(llm: LLMConfig, env: Mapping[str, str]) -> tuple[str, str]:
-    """(base URL, API key) as the run will use them; MissingAPIKey when a key is needed.
-
-    The URL is `[llm] base_url`, else OPENAI_BASE_URL, else OpenAI's. The key is
-    read from `[llm] api_key_env` only: a key meant for one host is never sent
-    to another because a different variable happened to be set.
-    """
-    base_url = llm.base_url or env.get("OPENAI_BASE_URL", "").strip() or DEFAULT_BASE_URL
-    key = env.get(llm.api_key_env, "").strip()
-    if key:
-        return base_url, key
-    if is_local(base_url):
-        return base_url, NO_KEY
-    raise MissingAPIKey(llm.api_key_env, base_url)
-
-
-@dataclass(frozen=True, slots=True)
-class ToolCall:
-    id: str
-    name: str
-    arguments: str
-
-
-@dataclass(frozen=True, slots=True)
-class Reply:
-    """One model turn. Token counts are None when the endpoint did not report them."""
-
-    text: str
-    calls: tuple[ToolCall, ...]
-    prompt_tokens: int | None
-    completion_tokens: int | None
-
-
 class OutOfTime(Exception):
     """Internal: the task's deadline came while talking to the endpoint."""
 
 
 RetryHook = Callable[[str, int, float], None]
-
-
-def backoff(attempt: int, base: float, retry_after: float | None = None) -> float:
-    """Seconds before retry number `attempt` (0-based): the server's say, else doubling."""
-    if retry_after is not None and 0 <= retry_after <= MAX_BACKOFF:
-        return retry_after
-    return float(min(base * 2**attempt, MAX_BACKOFF))
 
 
 class ModelClient:
@@ -191,7 +139,7 @@ class ModelClient:
             if left <= 0:
                 raise OutOfTime
             timeout = min(self.llm.request_timeout, left)
-            retry_after: float | None = None
+            wait: float | None = None
             try:
                 completion = self._client.chat.completions.create(
                     model=model,
@@ -201,9 +149,9 @@ class ModelClient:
                 )
                 return _read_reply(completion)
             except openai.APIStatusError as exc:
-                retryable = exc.status_code in _RETRY_STATUSES or exc.status_code >= 500
+                retryable = is_retryable(exc.status_code)
                 reason = f"HTTP {exc.status_code} from {self.base_url}: {_message(exc)}"
-                retry_after = _retry_after(exc.response.headers)
+                wait = retry_after_seconds(exc.response.headers)
             except openai.APITimeoutError:
                 if timeout < self.llm.request_timeout:
                     raise OutOfTime from None
@@ -220,7 +168,7 @@ class ModelClient:
             if not retryable or attempt >= self.llm.max_retries:
                 tries = f" (gave up after {attempt + 1} attempts)" if attempt else ""
                 raise LLMError(one_line(reason, 300) + tries)
-            delay = backoff(attempt, self.llm.retry_backoff, retry_after)
+            delay = backoff(attempt, self.llm.retry_backoff, wait)
             if clock.monotonic() + delay >= deadline:
                 raise OutOfTime
             attempt += 1
@@ -253,18 +201,6 @@ def _message(exc: openai.APIStatusError) -> str:
     if isinstance(body, dict) and isinstance(body.get("message"), str):
         return str(body["message"])
     return exc.message
-
-
-def _retry_after(headers: Mapping[str, str]) -> float | None:
-    for name, scale in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
-        value = headers.get(name)
-        if value is None:
-            continue
-        try:
-            return float(value) / scale
-        except ValueError:
-            return None
-    return None
 
 
 def connect(llm: LLMConfig, env: Mapping[str, str] | None = None) -> ModelClient:
@@ -350,7 +286,11 @@ class _Run:
     def open(self, system: str) -> None:
         limit = self.config.agent.memory_snippets
         query = f"{self.task.title}\n{self.task.text}"
-        snippets = search(self.paths, query, limit) if limit else []
+        try:
+            snippets = search(self.paths, query, limit) if limit else []
+        except OSError as exc:  # unreadable memory costs the context, not the run
+            snippets = []
+            self.errors.append(f"memory not searched: {exc}")
         now = self.clock.now().astimezone(self.tz)
         context = context_message(now, zone_name(self.tz), self.paths.workspace, snippets)
         for message in task_messages(system, self.task, context, condition=self.condition):

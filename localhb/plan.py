@@ -173,3 +173,31 @@ def edits_for(
             MoveToCompleted(tid),
         ]
     return edits
+
+
+def earliest_due(
+    doc: Document,
+    now: datetime,
+    tz: tzinfo,
+    policy: Policy,
+    history: Mapping[str, History],
+) -> datetime | None:
+    """When the first pending task becomes due (None: no task ever will by itself)."""
+    soonest: datetime | None = None
+    for task in doc.pending():
+        h = history.get(task.id, History())
+        ev = evaluate(
+            task,
+            now,
+            tz,
+            window=policy.window,
+            last_slot=h.last_slot,
+            first_seen=h.first_seen,
+            retry_base=policy.retry_base,
+            max_attempts=policy.max_attempts,
+            default_catch_up=policy.catch_up,
+        )
+        when = now if ev.due else ev.next_due
+        if when is not None and (soonest is None or when < soonest):
+            soonest = when
+    return soonest

@@ -132,7 +132,7 @@ class ConditionResult:
 
     @property
     def outcome(self) -> str:
-        """ "met", "not met" or "error", for ledgers and people."""
+        """One of `met`, `not met` or `error`, for ledgers and people."""
         if self.error is not None:
             return "error"
         return "met" if self.met else "not met"

@@ -25,13 +25,23 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from localhb import idle
 from localhb.edit import Edit, apply_edits
 from localhb.errors import HeartbeatFileError, LedgerError
 from localhb.files import Snapshot, read_heartbeat, write_atomic
 from localhb.model import Diagnostic, Section, Task, TaskKind
 from localhb.parser import Document, parse
-from localhb.plan import History, Outcome, Policy, Work, WorkKind, edits_for, plan
-from localhb.schedule import is_active, next_active
+from localhb.plan import (
+    History,
+    Outcome,
+    Policy,
+    Work,
+    WorkKind,
+    earliest_due,
+    edits_for,
+    plan,
+)
+from localhb.schedule import is_active, next_active, window_end
 
 if TYPE_CHECKING:
     from localhb.config import Config
@@ -93,6 +103,8 @@ class Runner:
 
     `clock` gives the current aware time; `env` is the environment the agent
     sees (API keys); `on_event` receives live trace events from the agent.
+    Setting `stopping` makes a running cycle start no further work: what is
+    running finishes and is recorded, what has not started stays due.
     """
 
     config: Config
@@ -100,6 +112,7 @@ class Runner:
     env: Mapping[str, str] | None = None
     on_event: TraceSink | None = None
     pid: int = field(default_factory=os.getpid)
+    stopping: threading.Event = field(default_factory=threading.Event)
 
     # -- the cycle ---------------------------------------------------------------
     def cycle(self, *, now: datetime | None = None, dry_run: bool = False) -> CycleReport:
@@ -173,7 +186,9 @@ class Runner:
                 ledger.record_skip(s.reason, now)
             if not work:
                 ledger.record_cycle(now, now, "idle", "")
+                self._remember_idle(snap, doc, now, history)
                 return CycleReport("idle")
+        idle.forget(str(cfg.home))
         finished = self._execute(work)
         warnings = self._write(snap, doc, finished)
         lines = tuple(
@@ -191,6 +206,26 @@ class Runner:
         for w in warnings:
             log.warning("%s", w)
         return CycleReport("ran", results=lines, warnings=tuple(warnings))
+
+    def _remember_idle(
+        self, snap: Snapshot, doc: Document, now: datetime, history: Mapping[str, History]
+    ) -> None:
+        """Let the next idle cycle answer from `idle.json` (see localhb.idle)."""
+        from localhb import __version__
+
+        cfg = self.config
+        tz = cfg.tz()
+        idle.write(
+            str(cfg.home),
+            version=__version__,
+            config=os.path.abspath(cfg.path) if cfg.path else None,
+            file=os.path.abspath(cfg.heartbeat.file),
+            file_bytes=snap.text.encode("utf-8"),
+            zone=getattr(tz, "key", None),
+            written_at=now,
+            due_at=earliest_due(doc, now, tz, self.policy(), history),
+            active_until=window_end(now, cfg.heartbeat.active_hours, tz),
+        )
 
     def policy(self) -> Policy:
         hb = self.config.heartbeat
@@ -216,6 +251,8 @@ class Runner:
 
         def job(items: list[Work]) -> None:
             for w in items:
+                if self.stopping.is_set():
+                    return
                 done = self._run_one(w, client)
                 if done is not None:
                     with lock:

@@ -182,6 +182,21 @@ def next_active(now: datetime, hours: ActiveHours | None, tz: tzinfo) -> datetim
     raise AssertionError("unreachable: a non-empty window opens within three days")
 
 
+def window_end(now: datetime, hours: ActiveHours | None, tz: tzinfo) -> datetime | None:
+    """The first minute after `now` that is outside the window (None: always active).
+
+    Walks UTC minutes, so DST changes inside the window need no special case.
+    """
+    if hours is None:
+        return None
+    minute = now.astimezone(UTC).replace(second=0, microsecond=0)
+    for step in range(1, 3 * 24 * 60):
+        t = minute + timedelta(minutes=step)
+        if not is_active(t, hours, tz):
+            return t
+    return None  # a window that never closes (cannot happen for start != end)
+
+
 # --- slots --------------------------------------------------------------------------
 
 
@@ -427,7 +442,8 @@ def _recurring(
     elif base is not None and latest is not None and latest > _aware(base, tz):
         # Only the latest slot matters to `once` and `none`: no need to count the rest.
         previous = _latest_slot(rec, latest - timedelta(seconds=1), tz)
-        missed = [latest] if previous is None or previous <= _aware(base, tz) else [latest, previous]
+        older = previous is not None and previous > _aware(base, tz)
+        missed = [latest, previous] if older and previous is not None else [latest]
     if not missed and since is None and latest is not None and now - latest <= window:
         missed = [latest]  # never run: the slot that just fired still counts
     if not missed:

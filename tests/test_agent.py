@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from localhb.agent import Clock, backoff, is_local, run_task
+from localhb.agent import Clock, run_task
+from localhb.endpoint import backoff, is_local
 from localhb.errors import ConfigError
 from localhb.results import EventKind, Failure, Status, TraceEvent
 from tests.scripted_llm import ScriptedLLM, make_config, make_task, scripted_llm

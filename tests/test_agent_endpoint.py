@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from localhb.agent import NO_KEY, run_task
+from localhb.agent import run_task
+from localhb.endpoint import NO_KEY
 from localhb.errors import MissingAPIKey
 from localhb.redact import Redactor
 from localhb.results import Status, TraceEvent

@@ -109,6 +109,12 @@ def run(ctx: ToolContext, command: str, **extra: object) -> Outcome:
     )
 
 
+def test_each_line_of_a_script_is_judged() -> None:
+    """A dangerous command on a later line of a multi-line command is still denied."""
+    assert "deny pattern" in (judge("echo hi\nreboot", DEFAULT) or "")
+    assert "approval" in (judge("ls\nsu -", DEFAULT) or "")
+
+
 def test_denied_command_is_refused_and_not_run(config: Config) -> None:
     """A denied command comes back refused, naming the pattern, and never runs."""
     ctx = make_context(config)

@@ -56,9 +56,11 @@ def cmd_heartbeat(args: argparse.Namespace) -> int:
     configure(config.log_dir)
     tz = config.tz()
     clock = utc_now
+    start = None
     if args.now:
         try:
-            clock = fixed_clock(parse_now(args.now, tz))
+            start = parse_now(args.now, tz)
+            clock = fixed_clock(start)
         except ValueError:
             print(
                 f'localhb: error: --now: expected "YYYY-MM-DD HH:MM", got {args.now!r}',
@@ -67,7 +69,7 @@ def cmd_heartbeat(args: argparse.Namespace) -> int:
             return EXIT_USAGE
     log = logging.getLogger("localhb")
     runner = Runner(config, clock=clock, on_event=_log_event)
-    report = runner.cycle(now=clock(), dry_run=args.dry_run)
+    report = runner.cycle(now=start or clock(), dry_run=args.dry_run)
     if report.outcome == "idle":
         print(HEARTBEAT_OK)
         log.info("cycle: idle")

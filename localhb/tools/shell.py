@@ -38,7 +38,7 @@ def judge(command: str, policy: ShellConfig, *, check: bool = False) -> str | No
     if not policy.enabled:
         return "shell commands are disabled ([tools.shell] enabled = false)"
     for pattern in policy.deny:
-        if re.search(pattern, text):
+        if re.search(pattern, text, re.MULTILINE):  # each line of a script is a command
             return (
                 f"the command matches the deny pattern {pattern!r} in [tools.shell] deny; "
                 "it is never run"
@@ -50,7 +50,7 @@ def judge(command: str, policy: ShellConfig, *, check: bool = False) -> str | No
             if part and not any(re.search(a, part) for a in policy.allow):
                 return f"{part!r} matches no pattern in [tools.shell] allow"
     for pattern in policy.require_approval:
-        if re.search(pattern, text):
+        if re.search(pattern, text, re.MULTILINE):
             return (
                 f"the command needs a person's approval ([tools.shell] require_approval "
                 f"pattern {pattern!r}), and this run is unattended, so nobody can give it. "

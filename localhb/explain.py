@@ -35,28 +35,36 @@ def _task_words(task: Task) -> str:
 
 def explain(doc: Document, path: str) -> list[str]:
     """One line per section, task and diagnostic, in file order, then a summary."""
-    rows: list[tuple[int, int, str]] = []  # (line0, order, text)
+    rows: dict[int, list[tuple[int, str]]] = {}  # line0 -> [(order, text)]
     for s in doc.sections:
         if s.role is Section.PENDING:
-            why = "Pending: tasks here run when due"
+            why = "Pending section: tasks here run when due"
         elif s.role is Section.COMPLETED:
-            why = "Completed: history, never run"
+            why = "Completed section: history, never run"
         else:
-            why = "ignored: not a Pending or Completed section"
-        rows.append((s.start, 0, f"section {s.title!r} -> {why}"))
+            why = "ignored section (not a Pending or Completed name)"
+        rows.setdefault(s.start, []).append((0, why))
     for t in doc.tasks:
-        if t.section is Section.PENDING:
-            rows.append((t.start, 1, "  " + _task_words(t)))
-        else:
-            rows.append((t.start, 1, f"  done {t.id!r}"))
+        words = _task_words(t) if t.section is Section.PENDING else f"done: {t.id!r}"
+        rows.setdefault(t.start, []).append((1, words))
+    head: list[str] = []
     for d in doc.diagnostics:
-        hint = f"\n{'':>{_WIDTH + 10}}hint: {d.hint}" if d.hint else ""
-        rows.append((max(d.line - 1, 0), 2, f"    {d.severity}: {d.message}{hint}"))
+        text = f"{d.severity}: {d.message}"
+        if d.line == 0:
+            head.append(f"  file: {text}")
+            if d.hint:
+                head.append(f"        hint: {d.hint}")
+            continue
+        rows.setdefault(d.line - 1, []).append((2, text))
+        if d.hint:
+            rows[d.line - 1].append((2, f"  hint: {d.hint}"))
 
-    out = [f"{path}: how localhb reads this file"]
-    for line0, _, text in sorted(rows, key=lambda r: (r[0], r[1])):
-        src = _source(doc, line0) if text.startswith(("section", "  ")) else ""
-        out.append(f"{line0 + 1:>5}  {src:<{_WIDTH}}  {text.strip() if not src else text}")
+    out = [f"{path}: how localhb reads this file", *head]
+    pad = " " * (_WIDTH + 9)
+    for line0 in sorted(rows):
+        texts = [text for _, text in sorted(rows[line0], key=lambda r: r[0])]
+        out.append(f"{line0 + 1:>5}  {_source(doc, line0):<{_WIDTH}}  {texts[0]}")
+        out += [f"{pad}{text}" for text in texts[1:]]
 
     pending = [t for t in doc.tasks if t.section is Section.PENDING]
     runnable = [t for t in pending if not t.problem and not t.checked]

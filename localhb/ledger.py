@@ -625,6 +625,27 @@ class Ledger:
             raise LedgerError(f"{self.path}: zombie cleanup failed: {exc}") from None
         return out
 
+    def abandon_own(self, pid: int, now: datetime, reason: str) -> list[RunRef]:
+        """End as `abandoned` every unfinished run that process `pid` on this host
+        started (a daemon stopping before its tasks finished). Returns those runs."""
+        stamp = _ts(now)
+        out: list[RunRef] = []
+        try:
+            with self._write() as c:
+                rows = c.execute(
+                    f"SELECT {_RUN_COLS} FROM runs WHERE state IN ('queued', 'running')"
+                    " AND pid = ? AND host = ? ORDER BY id",
+                    (pid, self.host),
+                ).fetchall()
+                for raw in rows:
+                    row = _run(raw)
+                    cols = {"error": reason, "summary": f"abandoned: {reason}"}
+                    self._transition(c, row.id, "abandoned", stamp, cols)
+                    out.append(row.ref)
+        except sqlite3.Error as exc:
+            raise LedgerError(f"{self.path}: cannot abandon the runs of {pid}: {exc}") from None
+        return out
+
     def _transition(
         self, c: sqlite3.Connection, run_id: int, state: str, stamp: str, cols: dict[str, Any]
     ) -> None:

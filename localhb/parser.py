@@ -36,6 +36,7 @@ from localhb.recurrence import (
     RecurrenceError,
     looks_like_schedule,
     parse_recurrence,
+    schedule_error_in_parentheses,
     schedule_in_parentheses,
 )
 
@@ -158,6 +159,37 @@ def slug(title: str) -> str:
     return t
 
 
+_GROUPS = re.compile(r"\s*[(（][^)）]*[)）]")
+
+
+def title_schedule(title: str) -> tuple[Recurrence | None, str]:
+    """A schedule written in a title: in its parentheses, or as the whole title.
+
+    Returns the schedule (or None) and the title without a parenthesised
+    schedule: `Check inbox (every 4 hours)` -> (every 4h, `Check inbox`);
+    `Every Monday at 9:00 AM` -> (weekly on Mon at 09:00, unchanged).
+    """
+    found, stripped = schedule_in_parentheses(title)
+    if found is not None:
+        return found, stripped
+    bare = _GROUPS.sub("", title)
+    bare = "".join(ch for ch in bare if ch.isalnum() or ch in " :：.,-/").strip(" -.,")
+    if not bare or not looks_like_schedule(bare):
+        return None, title
+    try:
+        return parse_recurrence(bare), title
+    except RecurrenceError:
+        return None, title
+
+
+def schedule_hint(title: str) -> str:
+    """How to fix a title that mentions a schedule localhb cannot read."""
+    err = schedule_error_in_parentheses(title)
+    if err is not None:
+        return f"{err.message}; {err.hint}" if err.hint else err.message
+    return "put it in parentheses, e.g. `(every 4 hours)`, or add `- Recurring: ...`"
+
+
 def parse_when(value: str) -> datetime:
     """`YYYY-MM-DD HH:MM`, `YYYY-MM-DD`, or ISO 8601 (optionally with an offset)."""
     text = value.strip()
@@ -233,14 +265,8 @@ class _Builder:
             inside = info if roles[i] is not None else None
             if inside is not None:
                 self.read_section(info, [b for b in blocks if h.start < b.start < end])
-            elif looks_like_schedule(title):
-                self.diag(
-                    h.start,
-                    Severity.NOTE,
-                    f"section {title!r} looks like a schedule, but localhb only runs tasks "
-                    "under a Pending section",
-                    f"move it under `## Pending` as `### {title}` with a `- Recurring:` line",
-                )
+            else:
+                self.note_ignored(info, [b for b in blocks if h.start < b.start < end])
         if not any(s.role is Section.PENDING for s in self.sections):
             names = ", ".join(f"`## {s.title()}`" for s in self.pending[:4])
             self.diag(
@@ -251,6 +277,43 @@ class _Builder:
             )
         for b in blocks:
             self.note_opaque(b)
+
+    def note_ignored(self, info: SectionInfo, blocks: list[Block]) -> None:
+        """Say what an ignored section would be, when it looks like work to do."""
+        rec, _ = title_schedule(info.title)
+        if rec is not None:
+            self.diag(
+                info.start,
+                Severity.NOTE,
+                f"its title reads as a schedule ({rec.describe()}), but only tasks under a "
+                "Pending section run",
+                f"to run it, put `{'#' * (info.level + 1)} {info.title}` under `## Pending`",
+            )
+        elif (err := schedule_error_in_parentheses(info.title)) is not None:
+            self.diag(
+                info.start,
+                Severity.NOTE,
+                "its title mentions a schedule, but only tasks under a Pending section run",
+                f"{err.message}; {err.hint}" if err.hint else err.message,
+            )
+        boxes = 0
+        for b in blocks:
+            if b.kind == "heading":
+                break  # what follows belongs to a subsection, noted on its own
+            if b.kind == "list":
+                for item in b.children:
+                    line = content(self.lines[item.start])
+                    marker = _MARKER.match(line)
+                    if marker and line[marker.end() :].startswith("[ ]"):
+                        boxes += 1
+        if boxes:
+            self.diag(
+                info.start,
+                Severity.NOTE,
+                f"{boxes} open checkbox(es) here are not tasks: this is not a Pending section",
+                "rename the heading (e.g. `## Pending`) or add its name to "
+                "[heartbeat] pending_sections",
+            )
 
     def role(self, name: str) -> Section | None:
         if name in self.pending:
@@ -421,16 +484,18 @@ class _Builder:
                 recurrence = parse_recurrence(f.value)
             except RecurrenceError as exc:
                 bad(f, f"{f.label}: {exc.message}", exc.hint)
-        found, stripped = schedule_in_parentheses(raw_title)
+        found, title = title_schedule(raw_title)
+        scheduled = any(k in by_key for k in ("recurring", "due", "condition"))
         if found is not None:
-            title = stripped
             recurrence = recurrence or found
-        elif pending and recurrence is None and looks_like_schedule(raw_title):
+        elif pending and not scheduled and looks_like_schedule(raw_title):
+            shown = raw_title if len(raw_title) <= 60 else raw_title[:59] + "…"
             self.diag(
                 start,
                 Severity.WARNING,
-                f"the title {raw_title!r} mentions a schedule that was not understood",
-                "put it in parentheses, e.g. `(every 4 hours)`, or add `- Recurring: ...`",
+                f"the title {shown!r} mentions a schedule localhb cannot read, so it "
+                "runs once, now",
+                schedule_hint(raw_title),
             )
 
         due = None

@@ -494,7 +494,8 @@ def schedule_error_in_parentheses(text: str) -> RecurrenceError | None:
 
 _LOOKS = re.compile(
     r"\b(?:every|each|daily|weekly|monthly|hourly|cron|weekdays?|weekends?|m-f|noon|midnight)\b"
-    r"|每|工作日|周末"
+    r"|每\s*(?:[天日周週月年]|\d|[一二两三四五六七八九十半]+\s*(?:个|個)?\s*(?:小时|小時|分钟|分鐘|天|周|週))"
+    r"|工作日|周末"
     r"|\d ?(?:[ap]\.?m)\b"
     r"|(?:^|\s)(?:[\d*/,\-]+\s){4}[\w*/,\-]+"
 )

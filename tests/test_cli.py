@@ -79,7 +79,7 @@ def test_validate_explain(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     )
     assert main(["--home", str(tmp_path), "validate", "--explain", str(f)]) == 0
     out = capsys.readouterr().out
-    assert "ignored" in out and "looks like a schedule" in out
+    assert "ignored" in out and "reads as a schedule (every 30m)" in out
     assert "recurring task 'real'" in out and "every 4h" in out
     assert "never read as a task" in out
 

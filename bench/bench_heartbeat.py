@@ -61,10 +61,18 @@ def main() -> None:
         assert out == "HEARTBEAT_OK\n", out
         probe = subprocess.run(
             [sys.executable, "-X", "importtime", "-m", "localhb", *argv[len(command) :]],
-            capture_output=True, text=True, env=env, check=True,
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
         ).stderr
-        heavy = sorted({ln.split("|")[-1].strip().split(".")[0] for ln in probe.splitlines()
-                        if ln.split("|")[-1].strip().split(".")[0] in ("openai", "httpx")})
+        heavy = sorted(
+            {
+                ln.split("|")[-1].strip().split(".")[0]
+                for ln in probe.splitlines()
+                if ln.split("|")[-1].strip().split(".")[0] in ("openai", "httpx")
+            }
+        )
     print(f"python3 -c pass: {base * 1000:.1f} ms (best of {RUNS})")
     print(f"idle heartbeat, 200 tasks: {idle * 1000:.1f} ms (best of {RUNS})")
     print(f"ratio: {idle / base:.2f}x (target <= 3.00x)")

@@ -353,7 +353,11 @@ class _Run:
 
     def run_calls(self, calls: Sequence[ToolCall], finish: str) -> _End | None:
         finished: Mapping[str, Any] | None = None
-        for call in calls:
+        for n, call in enumerate(calls):
+            if finished is not None:  # the task is over: later calls in the reply never run
+                names = ", ".join(c.name for c in calls[n:])
+                self.errors.append(one_line(f"ignored calls after {finish}: {names}", 300))
+                break
             started = self.clock.monotonic()
             outcome = self.toolbox.call(call.name, call.arguments, self.ctx)
             seconds = self.clock.monotonic() - started

@@ -106,7 +106,7 @@ class _Parser(BlockParser):
         outer = state.block_start
         state.block_start = state.cursor
         try:
-            return super().parse_method(m, state)  # type: ignore[no-any-return]
+            return super().parse_method(m, state)
         finally:
             state.block_start = outer
 
@@ -160,35 +160,47 @@ def _list_items(block: Block, norm: list[str], indent: int) -> list[Block]:
     items = block.token.get("children", [])
     starts: list[tuple[int, int]] = []  # (line, content column)
     width = -1
+    reach = 0  # how far a sibling marker may be indented (mistune's leading width)
+    kind = ""
     for i in range(block.start, block.end):
         line = _dedent(norm[i], indent)
         if not line.strip():
             continue
         lead = len(line) - len(line.lstrip(" "))
         m = _ITEM.match(line)
-        if m and (width < 0 or lead < width):
+        if m and (width < 0 or (lead < width and lead <= reach and _kind(m) == kind)):
             width = _content_width(m, line)
+            reach = min(len(m.group(1)) + len(m.group(2)), 3)
+            kind = _kind(m)
             starts.append((i, width))
         elif width < 0:
+            block.token["_unread"] = True
             return []
     if len(starts) != len(items):
+        block.token["_unread"] = True  # the parser reports it; nothing here is guessed
         return []
     result: list[Block] = []
-    for n, ((line, width), item) in enumerate(zip(starts, items, strict=True)):
+    for n, ((at, width), item) in enumerate(zip(starts, items, strict=True)):
         stop = starts[n + 1][0] if n + 1 < len(starts) else block.end
-        node = Block("list_item", line, stop, item, [])
+        node = Block("list_item", at, stop, item, [])
         children = item.get("children", [])
         if any(c.get("type") != "block_text" for c in children):
             # Only items holding more than their own text need their blocks placed.
-            text = _dedent(norm[line], indent)
+            text = _dedent(norm[at], indent)
             first = _ITEM.match(text)
             offset = 0 if first and text[first.end() :].strip() else 1
             node.children = _spans(
-                children, norm, base=line + offset, end=stop, indent=indent + width
+                children, norm, base=at + offset, end=stop, indent=indent + width
             )
         node.token["_width"] = width
         result.append(node)
     return result
+
+
+def _kind(m: Match[str]) -> str:
+    """Items of one list share a bullet character, or an ordinal delimiter."""
+    marker = m.group(2)
+    return marker[-1] if marker[-1] in ".)" else marker
 
 
 def _content_width(m: Match[str], line: str) -> int:

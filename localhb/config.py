@@ -12,7 +12,7 @@ import difflib
 import os
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta, tzinfo
 from pathlib import Path
 from typing import Any, TypeVar
@@ -138,6 +138,7 @@ class Config:
     agent: AgentConfig
     tools: ToolsConfig
     extra: Mapping[str, Any] = field(default_factory=dict)
+    source_bytes: bytes | None = None  # the file exactly as read (None: defaults)
 
     @property
     def state_db(self) -> Path:
@@ -212,7 +213,8 @@ def load_config(
             raise ConfigError("not UTF-8 text", path=candidate) from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"not valid TOML: {exc}", path=candidate) from None
-    return _build(data, home=home, source=source)
+    config = _build(data, home=home, source=source)
+    return replace(config, source_bytes=raw) if source is not None else config
 
 
 def config_from_mapping(
@@ -317,9 +319,9 @@ def duration(v: Any) -> timedelta:
     if isinstance(v, int | float):
         seconds = float(v)
     elif isinstance(v, str):
-        from pytimeparse import parse
+        from pytimeparse.timeparse import timeparse
 
-        parsed = parse(v.strip())
+        parsed = timeparse(v.strip())
         if parsed is None:
             raise ValueError("not a duration")
         seconds = float(parsed)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 from localhb.blocks import content, is_blank
 from localhb.errors import EditConflict
@@ -86,6 +87,7 @@ def apply_edits(doc: Document, edits: Sequence[Edit]) -> str:
         grouped[e.task_id].append(e)
 
     splices: list[tuple[int, int, list[str]]] = []
+    removals: list[tuple[int, int]] = []
     moved: list[tuple[Task, list[str], bool]] = []
     for task_id in order:
         task = doc.task(task_id)
@@ -96,18 +98,33 @@ def apply_edits(doc: Document, edits: Sequence[Edit]) -> str:
             block.apply(e)
         if any(isinstance(e, MoveToCompleted) for e in grouped[task_id]):
             a, b, spaced = _removal(doc, task)
-            splices.append((a, b, []))
+            removals.append((a, b))
             moved.append((task, block.lines, spaced))
         else:
             splices.append((task.start, task.end, block.lines))
+    splices += [(a, b, []) for a, b in _merge(removals)]
     if moved:
-        splices.append(_completed_insertion(doc, moved, nl))
-
-    for a, b, new in sorted(splices, key=lambda s: (s[0], s[1]), reverse=True):
+        splices += _completed_insertions(doc, moved, nl)
+    splices.sort(key=lambda s: (s[0], s[1]))
+    for (_, b1, _), (a2, _, _) in pairwise(splices):
+        if a2 < b1:  # never expected: each line belongs to at most one edit
+            raise EditConflict("edits overlap", task_id=order[0])
+    for a, b, new in reversed(splices):
         lines[a:b] = new
     return _join(
         lines, nl, ends_with_newline=bool(doc.lines) and doc.lines[-1] != content(doc.lines[-1])
     )
+
+
+def _merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Overlapping or touching line ranges joined, so no line is removed twice."""
+    merged: list[tuple[int, int]] = []
+    for a, b in sorted(ranges):
+        if merged and a <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], b))
+        else:
+            merged.append((a, b))
+    return merged
 
 
 def _join(lines: list[str], nl: str, *, ends_with_newline: bool) -> str:
@@ -120,6 +137,17 @@ def _join(lines: list[str], nl: str, *, ends_with_newline: bool) -> str:
     return "".join(lines)
 
 
+@dataclass(slots=True)
+class _Place:
+    """Where a field sits in the block being edited (lines relative to the block)."""
+
+    key: str
+    start: int
+    end: int
+    value_start: int
+    value_end: int
+
+
 class _BlockEditor:
     """Field edits on one task's lines, keeping field positions up to date."""
 
@@ -127,9 +155,8 @@ class _BlockEditor:
         self.task = task
         self.nl = nl
         self.lines: list[str] = lines[task.start : task.end]
-        # [key, start, end, value_start, value_end] relative to the block
-        self.fields: list[list[object]] = [
-            [f.key, f.start - task.start, f.end - task.start, f.value_start, f.value_end]
+        self.fields = [
+            _Place(f.key, f.start - task.start, f.end - task.start, f.value_start, f.value_end)
             for f in task.fields
         ]
 
@@ -143,30 +170,32 @@ class _BlockEditor:
 
     def set(self, key: str, value: str) -> None:
         for f in reversed(self.fields):
-            if f[0] == key:
-                i, vs, ve = int(str(f[1])), int(str(f[3])), int(str(f[4]))
-                line = self.lines[i]
+            if f.key == key:
+                line = self.lines[f.start]
                 body = content(line)
-                self.lines[i] = _New(body[:vs] + value + body[ve:] + line[len(body) :])
-                f[4] = vs + len(value)
+                self.lines[f.start] = _New(
+                    body[: f.value_start] + value + body[f.value_end :] + line[len(body) :]
+                )
+                f.value_end = f.value_start + len(value)
                 return
         style = self.task.style
         label = LABELS.get(key, key.capitalize())
         name = f"**{label}**{style.colon} " if style.bold else f"{label}{style.colon} "
         prefix = f"{style.indent}{style.bullet} {name}"
         at = self._insert_at()
-        self.lines.insert(at, _New(prefix + value + self.nl))
-        self._shift(at, 1)
-        self.fields.append([key, at, at + 1, len(prefix), len(prefix) + len(value)])
+        new = [_New(prefix + value + self.nl)]
+        if not self.fields and at < len(self.lines) and _is_text(self.lines[at]):
+            # Keep the task's prose a paragraph of its own, not a continuation of the bullet.
+            new.append(_New(self.nl))
+        self.lines[at:at] = new
+        self._shift(at, len(new))
+        self.fields.append(_Place(key, at, at + 1, len(prefix), len(prefix) + len(value)))
 
     def remove(self, key: str) -> None:
-        for f in sorted(
-            (f for f in self.fields if f[0] == key), key=lambda f: int(str(f[1])), reverse=True
-        ):
-            a, b = int(str(f[1])), int(str(f[2]))
-            del self.lines[a:b]
+        for f in sorted((f for f in self.fields if f.key == key), key=lambda f: -f.start):
+            del self.lines[f.start : f.end]
             self.fields.remove(f)
-            self._shift(a, a - b)
+            self._shift(f.start, f.start - f.end)
 
     def check(self, checked: bool) -> None:
         if self.task.form is not Form.CHECKBOX:
@@ -179,14 +208,20 @@ class _BlockEditor:
 
     def _insert_at(self) -> int:
         if self.fields:
-            return max(int(str(f[2])) for f in self.fields)
+            return max(f.end for f in self.fields)
         return 1 if self.task.form is Form.HEADING else len(self.lines)
 
     def _shift(self, at: int, delta: int) -> None:
         for f in self.fields:
-            if int(str(f[1])) >= at:
-                f[1] = int(str(f[1])) + delta
-                f[2] = int(str(f[2])) + delta
+            if f.start >= at:
+                f.start += delta
+                f.end += delta
+
+
+def _is_text(line: str) -> bool:
+    """A line of prose (not blank, not a list item, heading, fence or HTML)."""
+    stripped = line.strip()
+    return bool(stripped) and not re.match(r"([*+-]|\d{1,9}[.)])(\s|$)|#|```|~~~|<", stripped)
 
 
 def _removal(doc: Document, task: Task) -> tuple[int, int, bool]:
@@ -211,30 +246,65 @@ def _removal(doc: Document, task: Task) -> tuple[int, int, bool]:
     return before, task.end, before < task.start or after > task.end
 
 
-def _completed_insertion(
+def _completed_insertions(
     doc: Document, moved: list[tuple[Task, list[str], bool]], nl: str
-) -> tuple[int, int, list[str]]:
-    """Where the moved blocks go: the end of the Completed section's content."""
+) -> list[tuple[int, int, list[str]]]:
+    """Where the moved blocks go in the Completed section.
+
+    Heading tasks go after the section's last line of content; checkbox tasks
+    go after its own list, before its first task heading, so that they stay
+    items of the section rather than text inside a completed heading task.
+    """
     target = _completed_section(doc)
-    new: list[str] = []
     if target is None:
         at = len(doc.lines)
         pending = doc.section_of(moved[0][0].start)
         level = pending.level if pending else 2
+        new: list[str] = []
         if doc.lines and not is_blank(doc.lines[-1]):
             new.append(_New(nl))
         new.append(_New("#" * level + " Completed" + nl))
-    else:
-        at = target.end
-        while at > target.start + 1 and is_blank(doc.lines[at - 1]):
-            at -= 1
-    for _, block, spaced in moved:
-        if spaced:
-            new.append(_New(nl))
-        new.extend(_New(line) for line in block)
-        if new[-1] == content(new[-1]):
-            new[-1] = _New(new[-1] + nl)
-    return at, at, new
+        ordered = sorted(moved, key=lambda m: m[0].form is Form.HEADING)
+        return [(at, at, new + _blocks(ordered, nl))]
+    end = _back_over_blanks(doc, target.end, target.start + 1)
+    first_heading = min(
+        (
+            t.start
+            for t in doc.tasks
+            if t.form is Form.HEADING and target.start < t.start < target.end
+        ),
+        default=None,
+    )
+    direct = (
+        end if first_heading is None else _back_over_blanks(doc, first_heading, target.start + 1)
+    )
+    boxes = [m for m in moved if m[0].form is Form.CHECKBOX]
+    heads = [m for m in moved if m[0].form is Form.HEADING]
+    out = []
+    if boxes:
+        out.append((direct, direct, _blocks(boxes, nl, spaced=False)))
+    if heads:
+        out.append((end, end, _blocks(heads, nl)))
+    return out
+
+
+def _back_over_blanks(doc: Document, at: int, floor: int) -> int:
+    while at > floor and is_blank(doc.lines[at - 1]):
+        at -= 1
+    return at
+
+
+def _blocks(
+    moved: list[tuple[Task, list[str], bool]], nl: str, *, spaced: bool | None = None
+) -> list[str]:
+    out: list[str] = []
+    for _, block, was_spaced in moved:
+        if was_spaced if spaced is None else spaced:
+            out.append(_New(nl))
+        out.extend(_New(line) for line in block)
+        if out[-1] == content(out[-1]):
+            out[-1] = _New(out[-1] + nl)
+    return out
 
 
 def _completed_section(doc: Document) -> SectionInfo | None:

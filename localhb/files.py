@@ -54,8 +54,10 @@ def write_atomic(path: Path, text: str) -> None:
 
     A temp file in the same directory is written and fsynced, given the old
     file's permission bits, moved over the file, and the directory is fsynced.
+    When `path` is a symlink, its target is replaced and the link kept.
     """
     data = text.encode("utf-8")
+    path = Path(os.path.realpath(path))  # a symlinked file stays a symlink to the new text
     directory = path.parent
     try:
         mode = path.stat().st_mode & 0o7777

@@ -40,12 +40,16 @@ def _read(path: str | None) -> bytes | None:
 
 
 def system_zone() -> str:
-    """What decides the system zone: $TZ and the /etc/localtime link."""
+    """What decides the system zone: $TZ and /etc/localtime (its link, or its file)."""
     try:
-        link = os.readlink(LOCALTIME)
+        where = os.readlink(LOCALTIME)
     except OSError:
-        link = ""
-    return f"{os.environ.get('TZ', '')}|{link}"
+        try:
+            st = os.stat(LOCALTIME)
+            where = f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"
+        except OSError:
+            where = ""
+    return f"{os.environ.get('TZ', '')}|{where}"
 
 
 def home_of(home: str | None) -> str:
@@ -124,7 +128,7 @@ def is_idle(home: str | None, config: str | None, now_text: str | None, version:
         cfg = config_of(root, config)
         if cache["version"] != version or cache["config"] != cfg:
             return False
-        if cache["system_zone"] != system_zone():
+        if cache["system_zone"] is not None and cache["system_zone"] != system_zone():
             return False
         split = cache["config_len"]
         if _read(cfg) != (body[:split] if cfg is not None else None):
@@ -146,20 +150,24 @@ def write(
     *,
     version: str,
     config: str | None,
+    config_bytes: bytes,
     file: str,
     file_bytes: bytes,
     zone: str | None,
+    system_zone_used: bool,
     written_at: datetime,
     due_at: datetime | None,
     active_until: datetime | None,
 ) -> None:
-    """Record an idle verdict (atomically; a stale or missing cache is always safe)."""
-    config_bytes = _read(config) or b""
+    """Record an idle verdict (atomically; a stale or missing cache is always safe).
+
+    `config_bytes` are the config file as the verdict's cycle loaded it.
+    """
     header = {
         "version": version,
         "config": config,
         "config_len": len(config_bytes),
-        "system_zone": system_zone(),
+        "system_zone": system_zone() if system_zone_used else None,
         "file": file,
         "zone": zone,
         "written_at": written_at.astimezone(UTC).isoformat(),

@@ -483,6 +483,39 @@ class Ledger:
                     added.append(task_id)
         return added
 
+    def retire(self, task_ids: Iterable[str]) -> list[str]:
+        """Forget the snapshots of tasks that left the file's Pending sections.
+
+        A task written again later is then new: its `first_seen` starts over,
+        so a one-time task re-added under the same title runs again. Runs and
+        events stay. A task with a run in progress is kept.
+        """
+        ids = list(dict.fromkeys(task_ids))
+        if not ids:
+            return []
+        gone: list[str] = []
+        with self._write() as c:
+            for task_id in ids:
+                cur = c.execute(
+                    "DELETE FROM task_snapshot WHERE task_id = ? AND state IS NOT 'running'",
+                    (task_id,),
+                )
+                if cur.rowcount:
+                    gone.append(task_id)
+        return gone
+
+    def finished_run(
+        self, task_id: str, slot: datetime | str, kind: str, attempt: int
+    ) -> RunRow | None:
+        """The run that already ended for this (task, slot, kind, attempt), if any."""
+        rows = self._read(
+            f"SELECT {_RUN_COLS} FROM runs WHERE task_id = ? AND slot = ? AND kind = ?"
+            " AND attempt = ? AND state NOT IN ('abandoned', 'queued', 'running')"
+            " ORDER BY id DESC LIMIT 1",
+            (task_id, slot_key(slot), kind, attempt),
+        )
+        return _run(rows[0]) if rows else None
+
     def snapshot(self, task_id: str) -> Snapshot | None:
         rows = self._read(f"SELECT {_SNAP_COLS} FROM task_snapshot WHERE task_id = ?", (task_id,))
         return _snapshot(rows[0]) if rows else None

@@ -22,9 +22,9 @@ def configure(log_dir: Path, *, stream: TextIO | None = None, level: int = loggi
     log_dir.mkdir(parents=True, exist_ok=True)
     path = log_dir / LOG_NAME
     logger = logging.getLogger("localhb")
-    for handler in list(logger.handlers):
-        logger.removeHandler(handler)
-        handler.close()
+    for old in list(logger.handlers):
+        logger.removeHandler(old)
+        old.close()
     handler: logging.Handler = logging.handlers.RotatingFileHandler(
         path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8"
     )

@@ -112,9 +112,13 @@ class Document:
 
     @property
     def newline(self) -> str:
-        """The file's line ending: CRLF if most lines use it, else LF."""
-        crlf = sum(1 for line in self.lines if line.endswith("\r\n"))
-        return "\r\n" if crlf * 2 > len(self.lines) else "\n"
+        """The file's most common line ending (LF when it has none)."""
+        counts = {"\n": 0, "\r\n": 0, "\r": 0}
+        for line in self.lines:
+            ending = line[len(line.rstrip("\r\n")) :]
+            if ending in counts:
+                counts[ending] += 1
+        return max(("\n", "\r\n", "\r"), key=lambda e: counts[e])
 
     @property
     def errors(self) -> tuple[Diagnostic, ...]:
@@ -249,14 +253,18 @@ class _Builder:
         roles = [self.role(section_name(_heading_text(h))) for h in headings]
         inside: SectionInfo | None = None
         for i, h in enumerate(headings):
-            if inside is not None and h.level > inside.level and roles[i] is None:
-                continue  # a task heading or a heading inside a task
+            if (
+                inside is not None
+                and h.level > inside.level
+                and (roles[i] is None or inside.level > 1)
+            ):
+                continue  # a task heading, or a heading inside a task
             title = _heading_text(h)
             end = next(
                 (
                     x.start
                     for j, x in enumerate(headings[i + 1 :], i + 1)
-                    if x.level <= h.level or roles[j] is not None
+                    if x.level <= h.level or (roles[j] is not None and h.level == 1)
                 ),
                 n,
             )
@@ -350,6 +358,14 @@ class _Builder:
                     self.heading_task(info, current[0], current[1], b.start)
                 current = (b, [])
                 continue
+            if b.kind == "list" and b.token.get("_unread") and info.role is Section.PENDING:
+                self.diag(
+                    b.start,
+                    Severity.WARNING,
+                    f"the list on lines {b.start + 1}-{b.end} could not be read item by item; "
+                    "nothing in it runs",
+                    "check its indentation: one space after `-`, nested items indented by 2",
+                )
             if current is not None:
                 current[1].append(b)
             elif b.kind == "list":
@@ -419,12 +435,22 @@ class _Builder:
         canon = " ".join(label.lower().split())
         value_end = len(line.rstrip())
         value_start = min(m.end(), value_end)
+        # The field owns its line and the indented lines under it; an unindented
+        # (lazy) continuation is the author's prose and is never removed with it.
+        end = item.start + 1
+        for i in range(item.start + 1, item.end):
+            text = self.lines[i]
+            if is_blank(text):
+                continue
+            if text[:1] not in (" ", "\t"):
+                break
+            end = i + 1
         return Field(
             key=KEYS.get(canon, canon),
             label=label,
             value=line[value_start:value_end],
             start=item.start,
-            end=self.trim(item.start, item.end),
+            end=end,
             value_start=value_start,
             value_end=value_end,
         )

@@ -11,11 +11,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from localhb.edit import Edit, MoveToCompleted, RemoveField, SetChecked, SetField
 from localhb.model import Form, Task, TaskKind
 from localhb.parser import Document
 from localhb.schedule import Evaluation, State, evaluate
+
+if TYPE_CHECKING:
+    from localhb.config import HeartbeatConfig
 
 STAMP = "%Y-%m-%d %H:%M"
 
@@ -61,6 +65,31 @@ class Policy:
     max_consecutive_failures: int = 3
     catch_up: str = "once"
 
+    @classmethod
+    def of(cls, hb: HeartbeatConfig) -> Policy:
+        return cls(
+            window=hb.interval,
+            retry_base=hb.retry_backoff,
+            max_attempts=hb.max_attempts,
+            max_consecutive_failures=hb.max_consecutive_failures,
+            catch_up=hb.catch_up,
+        )
+
+
+def judge(task: Task, now: datetime, tz: tzinfo, policy: Policy, h: History) -> Evaluation:
+    """`evaluate` with the cycle's policy and what the ledger remembers of the task."""
+    return evaluate(
+        task,
+        now,
+        tz,
+        window=policy.window,
+        last_slot=h.last_slot,
+        first_seen=h.first_seen,
+        retry_base=policy.retry_base,
+        max_attempts=policy.max_attempts,
+        default_catch_up=policy.catch_up,
+    )
+
 
 def plan(
     doc: Document,
@@ -73,18 +102,7 @@ def plan(
     work: list[tuple[tuple[int, datetime, int], Work]] = []
     skips: list[Skip] = []
     for order, task in enumerate(doc.pending()):
-        h = history.get(task.id, History())
-        ev = evaluate(
-            task,
-            now,
-            tz,
-            window=policy.window,
-            last_slot=h.last_slot,
-            first_seen=h.first_seen,
-            retry_base=policy.retry_base,
-            max_attempts=policy.max_attempts,
-            default_catch_up=policy.catch_up,
-        )
+        ev = judge(task, now, tz, policy, history.get(task.id, History()))
         if ev.state is State.PAUSED:
             skips.append(Skip(task.id, "paused", ev.reason))
         if not ev.due:
@@ -185,18 +203,7 @@ def earliest_due(
     """When the first pending task becomes due (None: no task ever will by itself)."""
     soonest: datetime | None = None
     for task in doc.pending():
-        h = history.get(task.id, History())
-        ev = evaluate(
-            task,
-            now,
-            tz,
-            window=policy.window,
-            last_slot=h.last_slot,
-            first_seen=h.first_seen,
-            retry_base=policy.retry_base,
-            max_attempts=policy.max_attempts,
-            default_catch_up=policy.catch_up,
-        )
+        ev = judge(task, now, tz, policy, history.get(task.id, History()))
         when = now if ev.due else ev.next_due
         if when is not None and (soonest is None or when < soonest):
             soonest = when

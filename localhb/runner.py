@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from localhb import idle
-from localhb.edit import Edit, apply_edits
+from localhb.edit import Edit, MoveToCompleted, apply_edits
 from localhb.errors import HeartbeatFileError, LedgerError
 from localhb.files import Snapshot, read_heartbeat, write_atomic
 from localhb.model import Diagnostic, Section, Task, TaskKind
@@ -50,11 +50,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("localhb")
 
-# Fields localhb writes; a change to any other line of a task is a user's rewrite.
-RUNNER_KEYS = frozenset(
-    {"completed", "notes", "last run", "attempts", "last error", "status", "paused", "last checked"}
-)
 WRITE_TRIES = 5
+STATUSES = frozenset({"ok", "partial", "skipped", "error"})
 
 
 def utc_now() -> datetime:
@@ -179,7 +176,9 @@ class Runner:
         with Ledger.open(cfg.state_db) as ledger:
             for run in ledger.abandon_stale(now):
                 log.warning("abandoned stale run %s of %s (slot %s)", run.id, run.task_id, run.slot)
-            ledger.see_tasks([t.id for t in doc.pending()], now)
+            pending_ids = {t.id for t in doc.pending()}
+            ledger.see_tasks(sorted(pending_ids), now)
+            ledger.retire([tid for tid in ledger.snapshots() if tid not in pending_ids])
             history = _history(ledger)
             work, skips = plan(doc, now, tz, policy, history)
             for s in skips:
@@ -190,7 +189,7 @@ class Runner:
                 return CycleReport("idle")
         idle.forget(str(cfg.home))
         finished = self._execute(work)
-        warnings = self._write(snap, doc, finished)
+        warnings, moved = self._write(snap, doc, finished)
         lines = tuple(
             TaskLine(
                 f.work.task.id,
@@ -201,6 +200,7 @@ class Runner:
             for f in finished
         )
         with Ledger.open(cfg.state_db) as ledger:
+            ledger.retire(moved)  # finished: the same title written again is a new task
             detail = ", ".join(f"{x.task_id}: {x.status}" for x in lines)
             ledger.record_cycle(now, self.clock(), "ran", detail)
         for w in warnings:
@@ -219,29 +219,28 @@ class Runner:
             str(cfg.home),
             version=__version__,
             config=os.path.abspath(cfg.path) if cfg.path else None,
+            config_bytes=cfg.source_bytes or b"",
             file=os.path.abspath(cfg.heartbeat.file),
             file_bytes=snap.text.encode("utf-8"),
             zone=getattr(tz, "key", None),
+            system_zone_used=cfg.heartbeat.timezone is None,
             written_at=now,
             due_at=earliest_due(doc, now, tz, self.policy(), history),
             active_until=window_end(now, cfg.heartbeat.active_hours, tz),
         )
 
     def policy(self) -> Policy:
-        hb = self.config.heartbeat
-        return Policy(
-            window=hb.interval,
-            retry_base=hb.retry_backoff,
-            max_attempts=hb.max_attempts,
-            max_consecutive_failures=hb.max_consecutive_failures,
-            catch_up=hb.catch_up,
-        )
+        return Policy.of(self.config.heartbeat)
 
     # -- execution ---------------------------------------------------------------
     def _execute(self, work: list[Work]) -> list[_Finished]:
         """Run the work, one thread per task (slots of one task in order)."""
         from localhb import agent
+        from localhb.prompting import system_prompt
 
+        # Problems of configuration surface before any run is claimed, so they
+        # never use up a task's attempts.
+        system_prompt(self.config.llm, source=self.config.path)
         client = agent.connect(self.config.llm, self._env())
         groups: dict[str, list[Work]] = {}
         for w in work:
@@ -253,7 +252,11 @@ class Runner:
             for w in items:
                 if self.stopping.is_set():
                     return
-                done = self._run_one(w, client)
+                try:
+                    done = self._run_one(w, client)
+                except Exception:  # the ledger or the disk failed: log, keep the others
+                    log.exception("%s: could not run or record slot %s", w.task.id, w.slot)
+                    continue
                 if done is not None:
                     with lock:
                         results.append(done)
@@ -280,8 +283,20 @@ class Runner:
                 w.task.id, w.slot, w.kind.value, self.clock(), lease, self.pid, attempt=attempt
             )
             if run is None:
+                ended = ledger.finished_run(w.task.id, w.slot, w.kind.value, attempt)
+                if ended is not None and w.kind is WorkKind.TASK:
+                    # It ran, but the file never heard (a crash, or an edit conflict):
+                    # record that result now rather than running the task twice.
+                    log.warning("%s: recording run %s in the file", w.task.id, ended.id)
+                    status = ended.state if ended.state in STATUSES else "error"
+                    outcome = Outcome(w.task.id, status, ended.summary or "(no summary)")
+                    started = ended.started_at
+                    done = ended.completed_at or started
+                    snap = ledger.snapshot(w.task.id)
+                    failures = snap.consecutive_failures if snap else 0
+                    return _Finished(w, outcome, started, done, failures)
                 ledger.record_skip("overlap", self.clock())
-                log.info("%s: slot %s already claimed; skipped", w.task.id, w.slot)
+                log.info("%s: slot %s is being run elsewhere; skipped", w.task.id, w.slot)
                 return None
         started = self.clock()
         if w.kind is WorkKind.CHECK:
@@ -345,9 +360,12 @@ class Runner:
         return Outcome(task.id, "ok", f"condition met: {r.evidence}"), r.to_dict()
 
     def _crash(self, task: Task, exc: BaseException) -> tuple[Outcome, dict[str, Any]]:
-        tb = "".join(traceback.format_exception(exc))
+        from localhb.redact import Redactor
+
+        redact = Redactor.from_env(self._env(), extra_names=[self.config.llm.api_key_env])
+        tb = redact("".join(traceback.format_exception(exc)))
         log.error("task %s crashed:\n%s", task.id, tb)
-        summary = f"crashed: {type(exc).__name__}: {exc}"
+        summary = redact(f"crashed: {type(exc).__name__}: {exc}")
         return Outcome(task.id, "error", summary), {"error": summary, "traceback": tb}
 
     def _finish(
@@ -373,13 +391,16 @@ class Runner:
                 log.error("could not record the end of %s: %s", task.id, exc)
             snap = ledger.snapshot(task.id)
         failures = snap.consecutive_failures if snap is not None else 0
-        try:
-            write_health(
-                cfg.health_dir,
-                record_from_result(task.id, outcome.status, outcome.summary, started, done, result),
-            )
-        except OSError as exc:
-            log.error("could not write the health file for %s: %s", task.id, exc)
+        if not check or outcome.checked_only:  # a met condition's run writes its own
+            try:
+                write_health(
+                    cfg.health_dir,
+                    record_from_result(
+                        task.id, outcome.status, outcome.summary, started, done, result
+                    ),
+                )
+            except (OSError, ValueError) as exc:
+                log.error("could not write the health file for %s: %s", task.id, exc)
         log.info(
             "%s%s: %s - %s", task.id, " (check)" if check else "", outcome.status, outcome.summary
         )
@@ -400,8 +421,13 @@ class Runner:
             log.error("could not append to %s: %s", path, exc)
 
     # -- writing the file ----------------------------------------------------------
-    def _write(self, snap: Snapshot, doc: Document, finished: list[_Finished]) -> list[str]:
-        """Apply every outcome's edits to the file as it is now, atomically."""
+    def _write(
+        self, snap: Snapshot, doc: Document, finished: list[_Finished]
+    ) -> tuple[list[str], list[str]]:
+        """Apply every outcome's edits to the file as it is now, atomically.
+
+        Returns warnings, and the ids of the tasks that were moved to Completed.
+        """
         tz = self.config.tz()
         policy = self.policy()
         warnings: list[str] = []
@@ -416,7 +442,7 @@ class Runner:
                 consecutive_failures=f.failures,
             )
         if not edits:
-            return warnings
+            return warnings, []
         path = self.config.heartbeat.file
         hb = self.config.heartbeat
         for _ in range(WRITE_TRIES):
@@ -431,7 +457,7 @@ class Runner:
                 )
                 keep, dropped = _rebase(doc, base, edits)
                 warnings += [
-                    f"{tid}: changed or removed in HEARTBEAT.md while it ran; the file was not "
+                    f"{tid}: removed or renamed in HEARTBEAT.md while it ran; the file was not "
                     f"updated for it (its result is in `localhb runs`)"
                     for tid in dropped
                 ]
@@ -439,10 +465,11 @@ class Runner:
             if read_heartbeat(path).same_as(current):
                 if text != current.text:
                     write_atomic(path, text)
-                return warnings
+                moved = [e.task_id for e in keep if isinstance(e, MoveToCompleted)]
+                return warnings, moved
             snap, doc = current, base  # edited again meanwhile: start over from it
         warnings.append("HEARTBEAT.md kept changing; the run results were not written to it")
-        return warnings
+        return warnings, []
 
     # -- helpers -------------------------------------------------------------------
     def _env(self) -> Mapping[str, str]:
@@ -454,12 +481,7 @@ class Runner:
         return Clock(now=self.clock)
 
     def _read_history(self) -> dict[str, History]:
-        if not self.config.state_db.exists():
-            return {}
-        from localhb.ledger import Ledger
-
-        with Ledger.open(self.config.state_db) as ledger:
-            return _history(ledger)
+        return read_history(self.config)
 
     def _record_skip(self, reason: str, now: datetime, message: str) -> None:
         from localhb.ledger import Ledger
@@ -476,6 +498,16 @@ class Runner:
             ledger.record_cycle(now, self.clock(), outcome, detail)
 
 
+def read_history(config: Config) -> dict[str, History]:
+    """What the ledger remembers of each task; empty when there is no ledger yet."""
+    if not config.state_db.exists():
+        return {}
+    from localhb.ledger import Ledger
+
+    with Ledger.open(config.state_db) as ledger:
+        return _history(ledger)
+
+
 def _history(ledger: Ledger) -> dict[str, History]:
     return {
         tid: History(s.first_seen, s.last_slot_at, s.consecutive_failures)
@@ -483,30 +515,23 @@ def _history(ledger: Ledger) -> dict[str, History]:
     }
 
 
-def _user_view(task: Task) -> list[str]:
-    """The task's lines that belong to its author (runner-written fields left out)."""
-    ours: set[int] = set()
-    for f in task.fields:
-        if f.key in RUNNER_KEYS:
-            ours.update(range(f.start, f.end))
-    lines = task.text.splitlines()
-    return [ln.rstrip() for i, ln in enumerate(lines, task.start) if i not in ours]
-
-
 def _rebase(old: Document, new: Document, edits: list[Edit]) -> tuple[list[Edit], list[str]]:
-    """Keep the edits whose task still exists, unchanged by its author, in the new text."""
+    """Keep the edits whose task the new text still has, by identity, in Pending.
+
+    A task deleted or renamed meanwhile is not brought back (its result stays
+    in the ledger); a task edited in place gets its result on its new text.
+    """
     dropped: list[str] = []
     keep: list[Edit] = []
     verdict: dict[str, bool] = {}
     for e in edits:
         if e.task_id not in verdict:
-            before, after = old.task(e.task_id), new.task(e.task_id)
+            after = new.task(e.task_id)
             verdict[e.task_id] = (
-                before is not None
+                old.task(e.task_id) is not None
                 and after is not None
                 and after.section is Section.PENDING
                 and not after.problem
-                and _user_view(before) == _user_view(after)
             )
             if not verdict[e.task_id]:
                 dropped.append(e.task_id)

@@ -130,7 +130,7 @@ def crash_backoff(crashes: int, interval: timedelta, base: timedelta = CRASH_BAS
     """The wait before retrying after `crashes` crashed cycles in a row, capped at `interval`."""
     if crashes <= 0:
         return timedelta(0)
-    return min(interval, base * 2 ** min(crashes - 1, 40))
+    return min(interval, base * (1 << min(crashes - 1, 40)))
 
 
 def sleep_for(now: datetime, wake: Wake, chunk: float) -> float:

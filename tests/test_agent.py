@@ -288,6 +288,19 @@ def test_several_calls_in_one_reply(scripted_llm: ScriptedLLM, tmp_path: Path) -
     assert "a.txt" in tool_messages[1]["content"]
 
 
+def test_calls_after_complete_task_never_run(scripted_llm: ScriptedLLM, tmp_path: Path) -> None:
+    """Once complete_task is called, later calls in the same reply are ignored, and said so."""
+    config = make_config(tmp_path, scripted_llm)
+    scripted_llm.calls(
+        ("complete_task", {"status": "ok", "summary": "done"}),
+        ("write_file", {"path": "late.txt", "content": "too late"}),
+    )
+    result = run_task(make_task(), config)
+    assert result.status.value == "ok"
+    assert not (tmp_path / "workspace" / "late.txt").exists()
+    assert any("ignored calls after complete_task: write_file" in e for e in result.stats.errors)
+
+
 def test_garbage_replies_are_typed_errors(scripted_llm: ScriptedLLM, tmp_path: Path) -> None:
     """An HTML page or broken JSON instead of a completion is an error, not a traceback."""
     config = make_config(tmp_path, scripted_llm)

@@ -244,3 +244,53 @@ def test_move_keeps_everything_else(text: str) -> None:
         it = iter(new)
         assert all(any(k == n for n in it) for k in kept)
         break
+
+
+# -- regressions found in review ----------------------------------------------
+
+
+def test_moving_two_tasks_keeps_the_completed_heading() -> None:
+    """Two moves whose blank-line ranges touch never delete a neighbouring line."""
+    text = "## Pending\n- [ ] A\n\n\n- [ ] B\n## Completed\n### Old\n"
+    out = apply_edits(parse(text), [MoveToCompleted("a"), MoveToCompleted("b")])
+    doc = parse(out)
+    assert "## Completed" in out
+    assert [(t.id, t.section.value) for t in doc.tasks] == [
+        ("a", "completed"),
+        ("b", "completed"),
+        ("old", "completed"),
+    ]
+
+
+def test_removing_an_added_field_keeps_the_prose() -> None:
+    """A field added above a task's prose is removed without taking the prose along."""
+    text = "## Pending\n### Check inbox (every 4 hours)\nOnly flag mail from the bank.\n"
+    once = apply_edits(parse(text), [SetField("check-inbox", "last error", "down")])
+    assert once == (
+        "## Pending\n### Check inbox (every 4 hours)\n- Last error: down\n\n"
+        "Only flag mail from the bank.\n"
+    )
+    twice = apply_edits(parse(once), [RemoveField("check-inbox", "last error")])
+    assert "Only flag mail from the bank." in twice
+
+
+def test_lazy_continuation_is_not_part_of_a_field() -> None:
+    """Unindented text right under a field line is the author's, not the field's."""
+    text = "## Pending\n### T\n- Last error: x\nKeep this line.\n"
+    out = apply_edits(parse(text), [RemoveField("t", "last error")])
+    assert out == "## Pending\n### T\nKeep this line.\n"
+
+
+def test_checkbox_moves_above_completed_heading_tasks() -> None:
+    """A ticked checkbox lands in Completed's own list, not inside a completed heading task."""
+    text = "## Pending\n- [ ] one\n\n## Completed\n\n### Old\n- Completed: x\n"
+    out = apply_edits(parse(text), [SetChecked("one"), MoveToCompleted("one")])
+    assert out == "## Pending\n\n## Completed\n- [x] one\n\n### Old\n- Completed: x\n"
+    assert [t.id for t in parse(out).tasks] == ["one", "old"]
+
+
+def test_cr_only_file_keeps_cr_endings() -> None:
+    """A file with old Mac line endings gets CR on the lines localhb writes."""
+    text = "## Pending\r### T\r- Due: 2024-01-01\r"
+    out = apply_edits(parse(text), [SetField("t", "last run", "x")])
+    assert out == "## Pending\r### T\r- Due: 2024-01-01\r- Last run: x\r"

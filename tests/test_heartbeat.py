@@ -243,7 +243,7 @@ def test_hand_edit_during_run_survives(tmp_path: Path, server: ScriptedLLM, run:
     assert final.index("## Completed") < final.index("### Check CI Status")
 
 
-def test_task_rewritten_during_run_is_not_brought_back(
+def test_task_deleted_during_run_is_not_brought_back(
     tmp_path: Path, server: ScriptedLLM, run: Run
 ) -> None:
     """A task deleted while it ran is not restored; its result stays in the ledger."""
@@ -259,7 +259,7 @@ def test_task_rewritten_during_run_is_not_brought_back(
     path.write_text(edited)
     worker.join()
     assert path.read_text() == edited
-    assert "changed or removed in HEARTBEAT.md while it ran" in result[0][2]
+    assert "removed or renamed in HEARTBEAT.md while it ran" in result[0][2]
     with Ledger.open(home / "state.db") as ledger:
         assert [r.state for r in ledger.runs("check-ci-status")] == ["ok"]
 
@@ -278,7 +278,9 @@ def test_two_processes_run_the_task_once(tmp_path: Path, server: ScriptedLLM) ->
     assert "check-ci-status: ok - green" in joined
 
 
-def test_sigkill_mid_run_is_abandoned_then_rerun(tmp_path: Path, server: ScriptedLLM, run: Run) -> None:
+def test_sigkill_mid_run_is_abandoned_then_rerun(
+    tmp_path: Path, server: ScriptedLLM, run: Run
+) -> None:
     """A cycle killed mid-run leaves the file intact; the next marks it abandoned and reruns."""
     home = make_home(tmp_path, server, ONE_DUE)
     before = hb_file(home).read_bytes()
@@ -323,9 +325,7 @@ def test_bad_config_is_exit_2(tmp_path: Path, server: ScriptedLLM, run: Run) -> 
 
 def test_inactive_hours_skip(tmp_path: Path, server: ScriptedLLM, run: Run) -> None:
     """Outside active hours the cycle prints why, records it and exits 0."""
-    home = make_home(
-        tmp_path, server, ONE_DUE, active_hours={"start": "09:00", "end": "17:00"}
-    )
+    home = make_home(tmp_path, server, ONE_DUE, active_hours={"start": "09:00", "end": "17:00"})
     code, out, _ = run(home, "--now", "2024-01-15 20:00")
     assert code == 0 and out.startswith("outside active hours (09:00-17:00 UTC)")
     assert "next window opens 2024-01-16 09:00" in out
@@ -369,3 +369,96 @@ def test_recurring_across_dst_and_downtime(tmp_path: Path, server: ScriptedLLM, 
     # fall back: 02:30 happens twice on 2025-10-26 and runs once
     assert cycle("2025-10-26T02:31+02:00").startswith("nightly: ok")
     assert cycle("2025-10-26T02:31+01:00") == "HEARTBEAT_OK\n"
+
+
+# -- regressions found in review ----------------------------------------------
+
+
+def test_readded_one_time_task_runs_again(tmp_path: Path, server: ScriptedLLM, run: Run) -> None:
+    """A one-time task written again after it completed is a new task and runs."""
+    text = "## Pending\n- [ ] Send the status mail\n## Completed\n"
+    home = make_home(tmp_path, server, text)
+    server.complete("ok", "sent")
+    assert run(home, "--now", "2024-01-15 10:00")[0] == 0
+    path = hb_file(home)
+    path.write_text(
+        path.read_text().replace("## Pending\n", "## Pending\n- [ ] Send the status mail\n")
+    )
+    server.complete("ok", "sent again")
+    code, out, _ = run(home, "--now", "2024-01-15 10:30")
+    assert (code, out) == (0, "send-the-status-mail: ok - sent again\n")
+
+
+def test_task_edited_during_run_gets_its_result(
+    tmp_path: Path, server: ScriptedLLM, run: Run
+) -> None:
+    """A task whose text was edited while it ran still gets its result, on the new text."""
+    home = make_home(tmp_path, server, ONE_DUE)
+    server.call("complete_task", {"status": "ok", "summary": "green"}, delay=1.0)
+    result: list[tuple[int, str, str]] = []
+    worker = threading.Thread(target=lambda: result.append(run(home, "--now", "2024-01-15 14:05")))
+    worker.start()
+    wait_for(lambda: len(server.requests) == 1, "the model request")
+    path = hb_file(home)
+    path.write_text(path.read_text().replace("PR #42", "PR #43"))
+    worker.join()
+    final = path.read_text()
+    assert "## Completed" in final and final.index("## Completed") < final.index("PR #43")
+    assert "- Notes: green" in final
+    assert run(home, "--now", "2024-01-15 14:30")[1] == "HEARTBEAT_OK\n"
+
+
+def test_finished_run_missing_from_file_is_recorded_not_rerun(
+    tmp_path: Path, server: ScriptedLLM, run: Run
+) -> None:
+    """A run that ended but never reached the file (a crash) is written, not run twice."""
+    home = make_home(tmp_path, server, ONE_DUE)
+    before = hb_file(home).read_bytes()
+    server.complete("ok", "CI green")
+    assert run(home, "--now", "2024-01-15 14:05")[0] == 0
+    hb_file(home).write_bytes(before)  # as if the process died before writing the file
+    code, out, _ = run(home, "--now", "2024-01-15 14:10")
+    assert (code, out) == (0, "check-ci-status: ok - CI green\n")
+    assert len(server.requests) == 1
+    assert "- Notes: CI green" in hb_file(home).read_text()
+
+
+def test_unreadable_system_prompt_uses_no_attempt(
+    tmp_path: Path, server: ScriptedLLM, run: Run
+) -> None:
+    """A config problem found at run time is exit 2 before any task is claimed or charged."""
+    home = make_home(tmp_path, server, ONE_DUE)
+    with (home / "config.toml").open("a") as fh:
+        fh.write('system_prompt = "missing.md"\n')  # lands in [llm], the last table
+    before = hb_file(home).read_bytes()
+    code, _, err = run(home, "--now", "2024-01-15 14:05")
+    assert code == 2 and "[llm] system_prompt" in err
+    assert hb_file(home).read_bytes() == before and server.requests == []
+    with Ledger.open(home / "state.db") as ledger:
+        assert ledger.runs() == []
+
+
+def test_symlinked_file_stays_a_symlink(tmp_path: Path, server: ScriptedLLM, run: Run) -> None:
+    """Writing a symlinked HEARTBEAT.md updates its target and keeps the link."""
+    home = make_home(tmp_path, server, ONE_DUE)
+    vault = tmp_path / "vault.md"
+    hb_file(home).rename(vault)
+    hb_file(home).symlink_to(vault)
+    server.complete("ok", "green")
+    assert run(home, "--now", "2024-01-15 14:05")[0] == 0
+    assert hb_file(home).is_symlink()
+    assert "- Notes: green" in vault.read_text()
+
+
+def test_crash_text_is_redacted(tmp_path: Path, server: ScriptedLLM) -> None:
+    """A task crash's message and traceback never carry a secret into file, ledger or log."""
+    from localhb.config import load_config
+    from localhb.runner import Runner
+
+    home = make_home(tmp_path, server, ONE_DUE)
+    secret = "sk-live-0123456789abcdef0123"
+    runner = Runner(load_config(home=home), env={"OPENAI_API_KEY": secret})
+    task = parse(ONE_DUE).task("check-ci-status")
+    assert task is not None
+    outcome, data = runner._crash(task, RuntimeError(f"boom with {secret}"))
+    assert secret not in outcome.summary and secret not in json.dumps(data)

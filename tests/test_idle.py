@@ -13,7 +13,9 @@ from localhb import __version__, idle
 from localhb.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
-TEXT = "## Pending\n\n### Later\n- Due: 2030-01-10 12:00\n\n### Daily\n- Recurring: daily at 18:00\n"
+TEXT = (
+    "## Pending\n\n### Later\n- Due: 2030-01-10 12:00\n\n### Daily\n- Recurring: daily at 18:00\n"
+)
 
 
 @pytest.fixture
@@ -86,7 +88,9 @@ def test_garbage_cache_is_ignored(home: Path) -> None:
     assert fast(home, "2030-01-10 10:00") is None
 
 
-def test_running_work_forgets_the_verdict(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_running_work_forgets_the_verdict(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """A cycle that has work removes the cache before running it."""
     h = tmp_path / "home"
     (h / "workspace").mkdir(parents=True)
@@ -106,7 +110,10 @@ def test_fast_path_imports_no_parser(home: Path) -> None:
         "print(rc, sorted(m for m in sys.modules if m.startswith(('mistune', 'localhb.'))))"
     )
     out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True,
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     ).stdout.splitlines()
     assert out[0] == "HEARTBEAT_OK"

@@ -291,3 +291,22 @@ def test_setext_and_deeper_headings_inside_a_task() -> None:
     doc = parse("## Pending\n### Task\n#### Details\ntext\n### Next\n")
     assert [t.id for t in doc.tasks] == ["task", "next"]
     assert "#### Details" in doc.tasks[0].text
+
+
+def test_odd_indentation_still_reads_or_warns() -> None:
+    """Two spaces after the dash still give the task and its nested field."""
+    doc = parse("## Pending\n-  [ ] Pay the rent\n  - Due: 2030-01-01\n- [ ] Other\n")
+    assert [(t.id, t.due is not None) for t in doc.tasks] == [
+        ("pay-the-rent", True),
+        ("other", False),
+    ]
+
+
+def test_task_named_like_a_section_is_a_task() -> None:
+    """`### Done` inside `## Pending` is a task, and the tasks after it stay tasks."""
+    doc = parse("## Pending\n### Write\n### Done\n### Report\n## Completed\n")
+    assert [(t.id, t.section.value) for t in doc.tasks] == [
+        ("write", "pending"),
+        ("done", "pending"),
+        ("report", "pending"),
+    ]

@@ -146,6 +146,16 @@ def test_allow_list_checks_every_part(config: Config) -> None:
     assert "substitution" in (judge("echo $(cat ~/.ssh/id_rsa)", shell) or "")
 
 
+def test_allow_list_refuses_file_redirection(config: Config) -> None:
+    """An allowed command cannot write or read files through redirection; 2>&1 is fine."""
+    shell = replace(config.tools.shell, allow=(r"^git\s+log\b", r"^ls\b"))
+    assert "redirection" in (judge("git log > ../HEARTBEAT.md", shell) or "")
+    assert "redirection" in (judge("ls >> ~/.bashrc", shell) or "")
+    assert "redirection" in (judge("git log < /etc/passwd", shell) or "")
+    assert judge("git log 2>&1", shell) is None
+    assert judge("ls 2>/dev/null", shell) is None
+
+
 def test_shell_can_be_disabled(config: Config) -> None:
     """enabled = false refuses every command, and the task toolbox leaves the tool out."""
     shell = replace(config.tools.shell, enabled=False)

@@ -163,7 +163,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
 # -- tasks -------------------------------------------------------------------
 def cmd_tasks(args: argparse.Namespace) -> int:
     from localhb.parser import parse_when
-    from localhb.schedule import evaluate, resolve_local
+    from localhb.plan import History, Policy, judge
+    from localhb.runner import read_history
+    from localhb.schedule import resolve_local
 
     config = load(args)
     tz = config.tz()
@@ -178,17 +180,11 @@ def cmd_tasks(args: argparse.Namespace) -> int:
         now = at if at.tzinfo else resolve_local(at, tz)
     else:
         now = datetime.now(tz)
-    rows = []
+    policy = Policy.of(config.heartbeat)
+    history = read_history(config)  # as the next cycle would see it
+    rows: list[dict[str, object]] = []
     for task in doc.pending():
-        ev = evaluate(
-            task,
-            now,
-            tz,
-            window=config.heartbeat.interval,
-            retry_base=config.heartbeat.retry_backoff,
-            max_attempts=config.heartbeat.max_attempts,
-            default_catch_up=config.heartbeat.catch_up,
-        )
+        ev = judge(task, now, tz, policy, history.get(task.id, History()))
         rows.append(
             {
                 "id": task.id,

@@ -1,17 +1,38 @@
-"""`localhb daemon heartbeat`: one cycle, for cron or by hand."""
+"""`localhb daemon`: `heartbeat` (one cycle, for cron or by hand) and `start`, `stop`,
+`status` for the long-running daemon (`localhb.daemon`).
+
+Exit codes: start 0 started (or, in the foreground, stopped cleanly), 1 already
+running or failed to start, 2 config error or `[heartbeat] enabled = false`;
+stop 0 stopped or none running, 1 still running after shutdown_grace + 10 s;
+status 0 whether running or not, 2 config error.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from localhb.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, load
+from localhb.errors import ConfigError
+
+if TYPE_CHECKING:
+    from localhb.config import Config
+    from localhb.daemon_state import DaemonStatus
 
 HEARTBEAT_OK = "HEARTBEAT_OK"
+START_TIMEOUT = 15.0
+"""How long `start` waits for the background daemon to write its pid file."""
+STOP_MARGIN = timedelta(seconds=10)
+"""`stop` waits shutdown_grace plus this for the daemon to exit."""
+DUE_HORIZON = timedelta(hours=24)
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -28,6 +49,42 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--now", metavar='"YYYY-MM-DD HH:MM"', help="evaluate as if it were this time")
     p.add_argument("--dry-run", action="store_true", help="show what would run; call nothing")
     p.set_defaults(handler=cmd_heartbeat)
+
+    p = dsub.add_parser(
+        "start",
+        help="keep running heartbeat cycles, in the background",
+        description="Start the daemon: a cycle now, then at every interval, at each task's "
+        "due time and when active hours open. It detaches, writes <home>/daemon.pid and logs "
+        "to <home>/logs/agent.log. SIGTERM/SIGINT stop it (running tasks get shutdown_grace), "
+        "SIGHUP reloads config.toml. Exit 0 when started, 1 when a daemon already runs for "
+        "this home or it failed to start, 2 on a config error or [heartbeat] enabled = false.",
+    )
+    p.add_argument(
+        "--foreground",
+        action="store_true",
+        help="stay attached, log to stderr too (systemd, launchd, containers); "
+        "exit 0 after a clean stop",
+    )
+    p.add_argument("--detached", action="store_true", help=argparse.SUPPRESS)
+    p.set_defaults(handler=cmd_start)
+
+    p = dsub.add_parser(
+        "stop",
+        help="stop the daemon and wait for it to exit",
+        description="Send SIGTERM and wait up to shutdown_grace + 10s for a clean exit. Exit 0 "
+        "when it stopped or none was running, 1 when it is still running.",
+    )
+    p.set_defaults(handler=cmd_stop)
+
+    p = dsub.add_parser(
+        "status",
+        help="is the daemon running; last cycle, next wake, tasks due, recent errors",
+        description="Show whether a daemon runs for this home (pid, uptime), the last cycle "
+        "(from the ledger), its next wake, the tasks due in the next 24 hours and recent "
+        "errors. Exit 0 whether it runs or not; 2 on a config error.",
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON object instead")
+    p.set_defaults(handler=cmd_status)
 
 
 def parse_now(text: str, tz: object) -> datetime:
@@ -100,3 +157,218 @@ def _log_event(event: object) -> None:
             event.text,
             event.outcome,
         )
+
+
+# -- start / stop / status -----------------------------------------------------
+def _err(message: str) -> None:
+    print(f"localhb: error: {message}", file=sys.stderr)
+
+
+def cmd_start(args: argparse.Namespace) -> int:
+    from localhb.daemon_state import (
+        file_size,
+        find_daemon,
+        python_argv,
+        spawn_detached,
+        tail_line,
+        wait_started,
+    )
+
+    config = load(args)
+    if not config.heartbeat.enabled:
+        where = config.path or "config"
+        _err(
+            f"{where}: [heartbeat] enabled = false, so the daemon does not start "
+            "(set it to true to run it)"
+        )
+        return EXIT_USAGE
+    if args.foreground:
+        return _foreground(args, config)
+    home = config.home.resolve()
+    running = find_daemon(home)
+    if running is not None:
+        _err(f"a daemon is already running for {home} (pid {running.pid})")
+        return EXIT_FAILED
+    argv = python_argv("--home", str(home))
+    if args.config is not None:
+        argv += ["--config", str(Path(args.config).resolve())]
+    argv += ["daemon", "start", "--foreground", "--detached"]
+    stderr = config.log_dir / "daemon.stderr"
+    offset = file_size(stderr)
+    try:
+        pid = spawn_detached(argv, stderr=stderr)
+    except OSError as exc:
+        _err(f"cannot start {argv[0]}: {exc.strerror or exc}")
+        return EXIT_FAILED
+    done = wait_started(home, pid, timeout=START_TIMEOUT)
+    log_file = config.log_dir / "agent.log"
+    if done.started:
+        print(f"daemon started (pid {pid}); log: {log_file}")
+        return EXIT_OK
+    if done.exit_code is not None:
+        why = tail_line(stderr, offset).removeprefix("localhb: error: ")
+        _err(f"the daemon exited as it started (code {done.exit_code}): {why or f'see {log_file}'}")
+        return EXIT_FAILED
+    _err(
+        f"the daemon (pid {pid}) did not confirm its start within {START_TIMEOUT:.0f}s; "
+        f"see {log_file}"
+    )
+    return EXIT_FAILED
+
+
+def _foreground(args: argparse.Namespace, config: Config) -> int:
+    from localhb.config import load_config
+    from localhb.daemon import Daemon
+    from localhb.logs import configure
+    from localhb.runner import Runner
+
+    if args.detached:
+        os.chdir(config.home)
+    configure(config.log_dir, stream=None if args.detached else sys.stderr)
+    home = config.home
+    daemon = Daemon(
+        config,
+        runner_factory=lambda cfg: Runner(cfg, on_event=_log_event),
+        reload=lambda: load_config(args.config, home=home),
+    )
+    result = daemon.run()
+    if result.outcome != "stopped":  # already running, or no lock / pid file
+        _err(result.message)
+        return EXIT_FAILED
+    if result.hard:  # task threads are still running: end the process without them
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(EXIT_OK)
+    return EXIT_OK
+
+
+def _home_and_grace(args: argparse.Namespace) -> tuple[Path, timedelta]:
+    """The home and shutdown_grace; a broken config must not keep `stop` from working."""
+    from localhb.config import default_home
+
+    try:
+        config = load(args)
+    except ConfigError as exc:
+        print(f"localhb: warning: {exc} (stopping anyway)", file=sys.stderr)
+        home: Path = args.home if args.home is not None else default_home()
+        return home.expanduser(), timedelta(seconds=30)
+    return config.home, config.heartbeat.shutdown_grace
+
+
+def cmd_stop(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from localhb.daemon import span
+    from localhb.daemon_state import find_daemon, lock_held, process_running, read_pid
+
+    home, grace = _home_and_grace(args)
+    running = find_daemon(home)
+    if running is None:
+        stale = read_pid(home)
+        note = f" (ignored the stale pid file of process {stale})" if stale is not None else ""
+        print(f"no daemon is running for {home}{note}")
+        return EXIT_OK
+    pid = running.pid
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:  # it ended meanwhile
+        pass
+    except PermissionError:
+        _err(f"not allowed to signal the daemon (pid {pid}): it runs as another user")
+        return EXIT_FAILED
+    limit = grace + STOP_MARGIN
+    deadline = time.monotonic() + limit.total_seconds()
+    pause = threading.Event()
+    while lock_held(home) or process_running(pid):
+        if time.monotonic() >= deadline:
+            _err(
+                f"the daemon (pid {pid}) did not stop within {span(limit)}; it is still "
+                f"running (`kill -KILL {pid}` ends it at once; its unfinished runs are then "
+                "marked abandoned by the next cycle)"
+            )
+            return EXIT_FAILED
+        pause.wait(0.05)
+    print(f"daemon stopped (pid {pid})")
+    return EXIT_OK
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from localhb.daemon_state import find_daemon, gather_status
+    from localhb.runner import utc_now
+
+    try:
+        config = load(args)
+    except ConfigError:
+        from localhb.config import default_home
+
+        home = (args.home if args.home is not None else default_home()).expanduser()
+        running = find_daemon(home)
+        print(
+            f"localhb daemon: running (pid {running.pid})"
+            if running
+            else "localhb daemon: not running"
+        )
+        raise
+    status = gather_status(config, utc_now(), horizon=DUE_HORIZON)
+    tz = config.tz()
+    if args.json:
+        print(json.dumps(status.to_dict(tz), ensure_ascii=False, indent=2))
+    else:
+        print("\n".join(_status_lines(status, tz)))
+    return EXIT_OK
+
+
+def _status_lines(st: DaemonStatus, tz: tzinfo) -> list[str]:
+    from localhb.daemon import span
+
+    def when(dt: datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S %Z") -> str:
+        return "-" if dt is None else dt.astimezone(tz).strftime(fmt)
+
+    run = st.running
+    if run is not None:
+        head = f"localhb daemon: running (pid {run.pid}"
+        if run.state is not None and st.uptime is not None:
+            head += f", up {span(st.uptime)}, since {when(run.state.started_at)}"
+        lines = [head + ")"]
+    else:
+        head = "localhb daemon: not running"
+        if st.stale_pid is not None:
+            head += f" (stale pid file: process {st.stale_pid} is not a running localhb daemon)"
+        elif st.state is not None and st.state.stopped_at is not None:
+            head += f" (last stopped {when(st.state.stopped_at)})"
+        lines = [head]
+    lines.append(f"home:        {st.home}")
+    if run is not None and run.state is not None and run.state.next_wake is not None:
+        lines.append(f"next wake:   {when(run.state.next_wake)} ({run.state.next_wake_reason})")
+    else:
+        lines.append("next wake:   - (no daemon running)")
+    cycle = st.last_cycle
+    if cycle is None:
+        lines.append("last cycle:  - (none recorded)")
+    else:
+        detail = f" ({cycle.detail})" if cycle.detail else ""
+        lines.append(f"last cycle:  {when(cycle.started_at)}, {cycle.outcome}{detail}")
+    if st.due:
+        lines.append(f"due in the next 24 h ({len(st.due)}):")
+        rows = [
+            ("now" if u.due_now else when(u.at, "%Y-%m-%d %H:%M"), u.task_id, u.title)
+            for u in st.due
+        ]
+        width = [max(len(r[i]) for r in rows) for i in range(2)]
+        lines += [f"  {a.ljust(width[0])}  {b.ljust(width[1])}  {c}" for a, b, c in rows]
+    else:
+        lines.append("due in the next 24 h: none")
+    if st.errors:
+        lines.append("recent errors:")
+        for r in st.errors:
+            summary = (r.summary or r.error or "").replace("\n", " ")
+            if len(summary) > 100:
+                summary = summary[:99] + "…"
+            at = when(r.completed_at or r.started_at, "%Y-%m-%d %H:%M")
+            lines.append(f"  {at}  {r.task_id}  {r.state}: {summary}")
+    else:
+        lines.append("recent errors: none")
+    lines += [f"problem:     {p}" for p in st.problems]
+    return lines

@@ -2,7 +2,8 @@
 
 The policy is judged on the command text before anything runs (`judge`, pure):
 disabled shell, then the deny list, then the allow list (every part of a
-chained command must match), then patterns that need a person's approval,
+chained command must match, and no redirection to or from files), then
+patterns that need a person's approval,
 which an unattended run can never give. In a condition check only read-only
 commands run: ones matching `read_only`, without any shell operator.
 
@@ -29,6 +30,8 @@ from localhb.tools.base import Tool, ToolContext, head_size, join_cut, obj, tail
 _CHAIN = re.compile(r"\|\||&&|[;|&\n]")
 _SUBSTITUTION = re.compile(r"`|\$\(|<\(|>\(")
 _OPERATORS = re.compile(r"[;&|<>`$\n]")
+_HARMLESS = re.compile(r"\s\d?>&\d\b|\s\d?>\s*/dev/null\b")  # 2>&1, >&2, 2>/dev/null
+_REDIRECT = re.compile(r"[<>]")
 _QUIET_ENV = {"PAGER": "cat", "GIT_PAGER": "cat", "GIT_TERMINAL_PROMPT": "0", "TERM": "dumb"}
 
 
@@ -46,7 +49,13 @@ def judge(command: str, policy: ShellConfig, *, check: bool = False) -> str | No
     if policy.allow:
         if _SUBSTITUTION.search(text):
             return "command substitution is not allowed while [tools.shell] allow is set"
-        for part in (p.strip() for p in _CHAIN.split(text)):
+        bare = _HARMLESS.sub(" ", text)
+        if _REDIRECT.search(bare):
+            return (
+                "redirection to or from files is not allowed while [tools.shell] allow is "
+                "set (2>&1 and >/dev/null are fine); use write_file to write files"
+            )
+        for part in (p.strip() for p in _CHAIN.split(bare)):
             if part and not any(re.search(a, part) for a in policy.allow):
                 return f"{part!r} matches no pattern in [tools.shell] allow"
     for pattern in policy.require_approval:

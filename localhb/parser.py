@@ -144,12 +144,18 @@ class Document:
         return None
 
 
+_MARKUP = re.compile(r"[*_`~]")
+_TRAILING_GROUP = re.compile(r"\s*[(（][^)）]*[)）]\s*$")
+_NUMBERING = re.compile(r"^\s*\d+[.)]\s+")
+_NOT_NAME = re.compile(r"[^\w '-]|_")
+
+
 def section_name(title: str) -> str:
     """A heading reduced to the words that name a section: `## ✅ Done (3)` -> `done`."""
-    t = re.sub(r"[*_`~]", "", title)
-    t = re.sub(r"\s*[(（][^)）]*[)）]\s*$", "", t)
-    t = re.sub(r"^\s*\d+[.)]\s+", "", t)
-    t = "".join(ch if ch.isalnum() or ch in " -'" else " " for ch in t)
+    t = _MARKUP.sub("", title)
+    t = _TRAILING_GROUP.sub("", t)
+    t = _NUMBERING.sub("", t)
+    t = _NOT_NAME.sub(" ", t)
     return " ".join(t.lower().split())
 
 
@@ -164,6 +170,7 @@ def slug(title: str) -> str:
 
 
 _GROUPS = re.compile(r"\s*[(（][^)）]*[)）]")
+_NOT_SCHEDULE = re.compile(r"[^\w :：.,/-]|_")  # emoji, bold markers and other decoration
 
 
 def title_schedule(title: str) -> tuple[Recurrence | None, str]:
@@ -176,8 +183,10 @@ def title_schedule(title: str) -> tuple[Recurrence | None, str]:
     found, stripped = schedule_in_parentheses(title)
     if found is not None:
         return found, stripped
+    if not looks_like_schedule(title):
+        return None, title
     bare = _GROUPS.sub("", title)
-    bare = "".join(ch for ch in bare if ch.isalnum() or ch in " :：.,-/").strip(" -.,")
+    bare = _NOT_SCHEDULE.sub("", bare).strip(" -.,")
     if not bare or not looks_like_schedule(bare):
         return None, title
     try:

@@ -276,7 +276,9 @@ class Runner:
         from localhb.ledger import Ledger
 
         cfg = self.config
-        lease = 2 * cfg.agent.task_timeout
+        # Longer than any run can last: the agent stops at task_timeout, at most one
+        # tool call late. Past it, another cycle may declare the run abandoned.
+        lease = 2 * cfg.agent.task_timeout + cfg.tools.shell.timeout + cfg.tools.http.timeout
         attempt = w.task.attempts + 1 if w.task.kind is TaskKind.ONE_TIME else 1
         with Ledger.open(cfg.state_db) as ledger:
             run = ledger.claim(

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 
 from localhb.parser import Document
-from localhb.plan import History, Policy
-from localhb.schedule import ActiveHours, evaluate, is_active, next_active
+from localhb.plan import History, Policy, judge
+from localhb.schedule import ActiveHours, is_active, next_active
 
 __all__ = [
     "CRASH_BASE",
@@ -69,18 +69,7 @@ def upcoming(
     now = now.astimezone(UTC)
     out: list[Upcoming] = []
     for task in doc.pending():
-        h = history.get(task.id, History())
-        ev = evaluate(
-            task,
-            now,
-            tz,
-            window=policy.window,
-            last_slot=h.last_slot,
-            first_seen=h.first_seen,
-            retry_base=policy.retry_base,
-            max_attempts=policy.max_attempts,
-            default_catch_up=policy.catch_up,
-        )
+        ev = judge(task, now, tz, policy, history.get(task.id, History()))
         if ev.next_due is None:
             continue
         at = ev.next_due.astimezone(UTC)

@@ -489,9 +489,25 @@ def run_task(
     key) or ConfigError (`[llm] system_prompt` unreadable). `heartbeat_file`
     (default `[heartbeat] file`) is readable but never writable by the tools.
     """
+    run, end = _conduct(task, config, False, client, on_event, clock, env, heartbeat_file)
+    result = _task_result(run, end)
+    run.emit(EventKind.FINISH, outcome=result.status.value, text=result.summary)
+    return result
+
+
+def _conduct(
+    task: Task,
+    config: Config,
+    condition: bool,
+    client: ModelClient | None,
+    on_event: TraceSink | None,
+    clock: Clock | None,
+    env: Mapping[str, str] | None,
+    heartbeat_file: Path | None,
+) -> tuple[_Run, _End]:
+    """One loop: a task with every tool, or a condition check with read-only ones."""
     env = os.environ if env is None else env
-    clock = clock or Clock()
-    system = system_prompt(config.llm, source=config.path)
+    system = system_prompt(config.llm, condition=condition, source=config.path)
     own = client is None
     client = client or connect(config.llm, env)
     try:
@@ -499,22 +515,23 @@ def run_task(
             task,
             config,
             client,
-            toolbox=task_toolbox(config.tools),
-            model=config.llm.model,
-            condition=False,
+            toolbox=check_toolbox(config.tools) if condition else task_toolbox(config.tools),
+            model=(config.llm.condition_model if condition else None) or config.llm.model,
+            condition=condition,
             on_event=on_event,
-            clock=clock,
+            clock=clock or Clock(),
             env=env,
             heartbeat_file=heartbeat_file,
         )
         run.open(system)
-        end = run.loop("complete_task", config.agent.max_steps)
+        if condition:
+            end = run.loop("report_condition", min(CHECK_MAX_STEPS, config.agent.max_steps))
+        else:
+            end = run.loop("complete_task", config.agent.max_steps)
     finally:
         if own:
             client.close()
-    result = _task_result(run, end)
-    run.emit(EventKind.FINISH, outcome=result.status.value, text=result.summary)
-    return result
+    return run, end
 
 
 def _task_result(run: _Run, end: _End) -> TaskResult:
@@ -555,29 +572,7 @@ def check_condition(
     `max_steps` if lower). A failed check is `error` set and `met` False.
     Raises only before the check starts, as `run_task` does.
     """
-    env = os.environ if env is None else env
-    clock = clock or Clock()
-    system = system_prompt(config.llm, condition=True)
-    own = client is None
-    client = client or connect(config.llm, env)
-    try:
-        run = _Run(
-            task,
-            config,
-            client,
-            toolbox=check_toolbox(config.tools),
-            model=config.llm.condition_model or config.llm.model,
-            condition=True,
-            on_event=on_event,
-            clock=clock,
-            env=env,
-            heartbeat_file=heartbeat_file,
-        )
-        run.open(system)
-        end = run.loop("report_condition", min(CHECK_MAX_STEPS, config.agent.max_steps))
-    finally:
-        if own:
-            client.close()
+    run, end = _conduct(task, config, True, client, on_event, clock, env, heartbeat_file)
     if end.via == "failure":
         met, evidence, error = False, "", end.reason
     else:

@@ -321,15 +321,7 @@ class Runner:
         from localhb import agent
 
         try:
-            r = agent.run_task(
-                task,
-                self.config,
-                client=client,
-                on_event=self.on_event,
-                clock=self._agent_clock(),
-                env=self._env(),
-                heartbeat_file=self.config.heartbeat.file,
-            )
+            r = agent.run_task(task, self.config, client=client, **self._agent_options())
         except Exception as exc:  # panic recovery: a crashing task is that task's error
             return self._crash(task, exc)
         return Outcome(task.id, r.status.value, r.summary), r.to_dict()
@@ -338,28 +330,29 @@ class Runner:
         from localhb import agent
 
         try:
-            r = agent.check_condition(
-                task,
-                self.config,
-                client=client,
-                on_event=self.on_event,
-                clock=self._agent_clock(),
-                env=self._env(),
-                heartbeat_file=self.config.heartbeat.file,
-            )
+            c = agent.check_condition(task, self.config, client=client, **self._agent_options())
         except Exception as exc:
             outcome, data = self._crash(task, exc)
             return Outcome(task.id, "error", outcome.summary, checked_only=True), data
-        if r.error is not None:
+        if c.error is not None:
             return Outcome(
-                task.id, "error", r.error, checked_only=True, detail="error"
-            ), r.to_dict()
-        if not r.met:
-            summary = f"condition not met: {r.evidence}" if r.evidence else "condition not met"
-            return Outcome(
-                task.id, "skipped", summary, checked_only=True, detail="not met"
-            ), r.to_dict()
-        return Outcome(task.id, "ok", f"condition met: {r.evidence}"), r.to_dict()
+                task.id, "error", c.error, checked_only=True, detail="error"
+            ), c.to_dict()
+        if not c.met:
+            summary = f"condition not met: {c.evidence}" if c.evidence else "condition not met"
+            outcome = Outcome(task.id, "skipped", summary, checked_only=True, detail="not met")
+            return outcome, c.to_dict()
+        return Outcome(task.id, "ok", f"condition met: {c.evidence}"), c.to_dict()
+
+    def _agent_options(self) -> dict[str, Any]:
+        from localhb.agent import Clock
+
+        return {
+            "on_event": self.on_event,
+            "clock": Clock(now=self.clock),
+            "env": self._env(),
+            "heartbeat_file": self.config.heartbeat.file,
+        }
 
     def _crash(self, task: Task, exc: BaseException) -> tuple[Outcome, dict[str, Any]]:
         from localhb.redact import Redactor
@@ -476,11 +469,6 @@ class Runner:
     # -- helpers -------------------------------------------------------------------
     def _env(self) -> Mapping[str, str]:
         return os.environ if self.env is None else self.env
-
-    def _agent_clock(self) -> Any:
-        from localhb.agent import Clock
-
-        return Clock(now=self.clock)
 
     def _read_history(self) -> dict[str, History]:
         return read_history(self.config)

@@ -28,6 +28,7 @@ import logging
 import os
 import selectors
 import signal
+import sys
 import threading
 import time
 import traceback
@@ -50,7 +51,7 @@ from localhb.daemon_state import (
     write_pid,
     write_state,
 )
-from localhb.errors import ConfigError, HeartbeatFileError, LocalhbError
+from localhb.errors import LocalhbError
 from localhb.runner import utc_now
 from localhb.wake import Upcoming, Wake, crash_backoff, next_wake, sleep_for, upcoming
 
@@ -332,8 +333,9 @@ class Daemon:
             return
         self._maybe_cleanup(now)
         if self._file_changed():
-            if self._file_error:  # the file that failed the last cycle was edited
-                self._retry = Wake(now, "HEARTBEAT.md changed")
+            # A cycle on an unchanged schedule costs nothing (no tokens), and an
+            # edited file may hold a task that is due now: look at once.
+            self._retry = Wake(now, "HEARTBEAT.md changed")
             self._recompute(now)
             return
         self._waited = sleep_for(now, self.next, self.chunk)
@@ -377,7 +379,7 @@ class Daemon:
         """The worker thread: one cycle, never raising."""
         try:
             self._result = _Result("report", runner.cycle(now=now))
-        except (HeartbeatFileError, ConfigError) as exc:
+        except LocalhbError as exc:  # a bad file, config or key: one line, no traceback
             log.error("cycle: %s", exc)
             self._result = _Result("file-error", error=str(exc))
         except Exception as exc:  # panic recovery: log, record, go on
@@ -554,6 +556,11 @@ class Daemon:
             self._collect(self.clock())
             return False
         reason = f"the daemon stopped before it finished (shutdown_grace {span(grace)})"
+        shell = sys.modules.get("localhb.tools.shell")
+        if shell is not None:  # commands of unfinished tasks must not outlive the daemon
+            killed = shell.kill_running()
+            if killed:
+                log.warning("killed %d command(s) of unfinished tasks", killed)
         try:
             from localhb.ledger import Ledger
 

@@ -355,8 +355,22 @@ def spawn_detached(
         (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0),
         (os.POSIX_SPAWN_OPEN, 2, str(stderr), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644),
     ]
+    # The daemon must not hold on to the caller's descriptors (a pipe it waits on, say).
+    for fd in range(3, _fd_limit()):
+        try:
+            if os.get_inheritable(fd):
+                actions.append((os.POSIX_SPAWN_CLOSE, fd))
+        except OSError:
+            continue  # not open
     environ = dict(os.environ if env is None else env)
     return os.posix_spawn(argv[0], list(argv), environ, file_actions=actions, setsid=True)
+
+
+def _fd_limit() -> int:
+    import resource
+
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return min(soft if soft > 0 else 1024, 4096)
 
 
 def wait_started(

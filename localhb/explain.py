@@ -41,6 +41,8 @@ def explain(doc: Document, path: str) -> list[str]:
             why = "Pending section: tasks here run when due"
         elif s.role is Section.COMPLETED:
             why = "Completed section: history, never run"
+        elif s.level == 1:
+            why = "title (not a section localhb reads)"
         else:
             why = "ignored section (not a Pending or Completed name)"
         rows.setdefault(s.start, []).append((0, why))

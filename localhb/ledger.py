@@ -21,7 +21,6 @@ here reads the clock. docs/ledger-and-health.md describes it for people.
 from __future__ import annotations
 
 import json
-import os
 import socket
 import sqlite3
 import threading
@@ -331,15 +330,9 @@ def process_alive(pid: int, host: str) -> bool:
     """Whether `pid` still runs, for `abandon_stale`; True when `host` is another machine."""
     if host != socket.gethostname():
         return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # it exists, under another user
-        return True
-    except OSError:
-        return True
-    return True
+    from localhb.daemon_state import process_running
+
+    return process_running(pid)  # a zombie (exited, not yet reaped) counts as gone
 
 
 # --- the ledger ---------------------------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import os
 from pathlib import Path
 from typing import TextIO
 
@@ -15,6 +16,23 @@ LOG_NAME = "agent.log"
 MAX_BYTES = 5 * 1024 * 1024
 BACKUPS = 5
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+class _SharedRotatingHandler(logging.handlers.RotatingFileHandler):
+    """Rotates like RotatingFileHandler, and reopens the file when another
+    process (cron's one-shot, `localhb run`) has rotated it meanwhile, so a
+    long-running daemon never keeps writing into `agent.log.1`."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.stream is not None:
+            try:
+                moved = os.stat(self.baseFilename).st_ino != os.fstat(self.stream.fileno()).st_ino
+            except OSError:
+                moved = True
+            if moved:
+                self.stream.close()
+                self.stream = self._open()
+        super().emit(record)
 
 
 def configure(log_dir: Path, *, stream: TextIO | None = None, level: int = logging.INFO) -> Path:
@@ -25,7 +43,7 @@ def configure(log_dir: Path, *, stream: TextIO | None = None, level: int = loggi
     for old in list(logger.handlers):
         logger.removeHandler(old)
         old.close()
-    handler: logging.Handler = logging.handlers.RotatingFileHandler(
+    handler: logging.Handler = _SharedRotatingHandler(
         path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8"
     )
     handler.setFormatter(logging.Formatter(FORMAT))

@@ -95,17 +95,22 @@ def next_wake(
 ) -> Wake:
     """The next wake after a cycle (or at start, `last_cycle=None`: now).
 
-    `tasks` are the pending tasks' next due times; only those after `now` count.
+    `tasks` are the pending tasks' next due times. Those after the last cycle
+    began count (a slot that fell due while that cycle ran wakes at once);
+    older ones that are still due were that cycle's to run, and wait.
     """
     now = now.astimezone(UTC)
     if last_cycle is None:
         best = Wake(now, "start")
+        since = now
     else:
         base = min(last_cycle.astimezone(UTC), now)  # a clock set back starts over from now
         best = Wake(base + interval, "interval")
+        since = base
     for u in tasks:
-        if now < u.at < best.at:
-            best = Wake(u.at, f"{u.task_id} due")
+        at = max(u.at, now)
+        if since < u.at and at < best.at:
+            best = Wake(at, f"{u.task_id} due")
     if not is_active(now, active_hours, tz):
         opens = next_active(now, active_hours, tz).astimezone(UTC)
         if opens < best.at:

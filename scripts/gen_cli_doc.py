@@ -19,8 +19,9 @@ Global options (`--home`, `--config`) go before the command:
 `~/.localhb`; the config to `<home>/config.toml`, else built-in defaults.
 
 Exit codes, for every command: **0** success (or nothing to do), **1** a task
-ended in error or monitoring found a problem, **2** a usage, config or file
-error (nothing was changed). Errors are one line on stderr, never a traceback.
+ended in error, monitoring found a problem, or `daemon start`/`stop` found a
+daemon already (or still) running, **2** a usage, config or file error
+(nothing was changed). Errors are one line on stderr, never a traceback.
 """
 
 

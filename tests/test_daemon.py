@@ -64,6 +64,18 @@ WAKES: list[tuple[str, dict[str, Any], str, str]] = [
     ("a slot after the tick waits", {"tasks": [due("a", "2024-01-15 11:00")]}, "10:30", "interval"),
     ("due now is not a wake", {"tasks": [due("a", "2024-01-15 10:00", now=True)]}, "10:30", "?"),
     (
+        "a slot that fell due during the last cycle wakes at once",
+        {"now": "2024-01-15 10:05", "tasks": [due("b", "2024-01-15 10:03", now=True)]},
+        "10:05",
+        "b due",
+    ),
+    (
+        "a slot due before the last cycle began was that cycle's",
+        {"now": "2024-01-15 10:05", "tasks": [due("b", "2024-01-15 09:59", now=True)]},
+        "10:30",
+        "interval",
+    ),
+    (
         "outside the window: its opening",
         {"now": "2024-01-15 20:00", "last_cycle": "2024-01-15 20:00", "hours": ("09:00", "17:00")},
         "2024-01-16 09:00",
@@ -302,7 +314,7 @@ def test_wakes_precisely_at_due_slots(tmp_path: Path) -> None:
 
 
 def test_a_task_added_while_idle_is_woken_for(tmp_path: Path) -> None:
-    """A task added to HEARTBEAT.md while the daemon sleeps runs at its due time."""
+    """An edit to HEARTBEAT.md is looked at at once; a task added for later runs on time."""
     home = write_home(tmp_path, interval="30m")
     fake = FakeTime()
     path = home / "workspace" / "HEARTBEAT.md"
@@ -311,7 +323,7 @@ def test_a_task_added_while_idle_is_woken_for(tmp_path: Path) -> None:
         lambda: path.write_text("## Pending\n### New\n- Due: 2024-01-15 10:12\n"),
     )
     seen, _, _ = drive(cfg(home), fake, T0 + timedelta(minutes=20))
-    assert seen == [T0, T0 + timedelta(minutes=12)]
+    assert seen == [T0, T0 + timedelta(minutes=5), T0 + timedelta(minutes=12)]
 
 
 def test_active_hours_windows(tmp_path: Path) -> None:

@@ -462,3 +462,20 @@ def test_crash_text_is_redacted(tmp_path: Path, server: ScriptedLLM) -> None:
     assert task is not None
     outcome, data = runner._crash(task, RuntimeError(f"boom with {secret}"))
     assert secret not in outcome.summary and secret not in json.dumps(data)
+
+
+def test_log_follows_rotation_by_another_process(tmp_path: Path) -> None:
+    """A logger whose file was rotated elsewhere writes to the new agent.log, not .1."""
+    import logging
+
+    from localhb.logs import configure
+
+    path = configure(tmp_path / "logs")
+    log = logging.getLogger("localhb")
+    log.info("before")
+    path.rename(path.with_name("agent.log.1"))  # what another process's rollover does
+    log.info("after")
+    for handler in log.handlers:
+        handler.flush()
+    assert "after" in path.read_text() and "after" not in path.with_name("agent.log.1").read_text()
+    configure(tmp_path / "other")  # release the handler

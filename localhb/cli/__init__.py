@@ -208,6 +208,12 @@ def cmd_tasks(args: argparse.Namespace) -> int:
     print(_table(rows, now, tz))
     for d in doc.errors:
         print(d.format(str(path)), file=sys.stderr)
+    if doc.errors:
+        print(
+            "localhb: the file has errors: `daemon heartbeat` runs nothing from it until "
+            "they are fixed",
+            file=sys.stderr,
+        )
     return EXIT_OK
 
 

@@ -24,7 +24,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="show the run history (newest first) from the ledger",
         description="Print the latest runs recorded in state.db, newest first: start "
         "time (local), task, slot, state, status, duration, tokens and summary. "
-        'Prints "no runs yet" when nothing has run. Always exits 0.',
+        'Prints "no runs yet" when nothing has run. Exits 0, or 2 on a config or '
+        "ledger error.",
     )
     p.add_argument("--task", metavar="ID", help="only the runs of this task")
     p.add_argument(

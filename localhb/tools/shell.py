@@ -15,11 +15,13 @@ deadlock a pipe nor fill memory; each is capped at `max_output_bytes`.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
 import subprocess
 import tempfile
+import threading
 from collections.abc import Mapping
 from typing import IO, Any
 
@@ -32,6 +34,8 @@ _SUBSTITUTION = re.compile(r"`|\$\(|<\(|>\(")
 _OPERATORS = re.compile(r"[;&|<>`$\n]")
 _HARMLESS = re.compile(r"\s\d?>&\d\b|\s\d?>\s*/dev/null\b")  # 2>&1, >&2, 2>/dev/null
 _REDIRECT = re.compile(r"[<>]")
+_RUNNING: set[int] = set()  # process groups of commands running now
+_LOCK = threading.Lock()
 _QUIET_ENV = {"PAGER": "cat", "GIT_PAGER": "cat", "GIT_TERMINAL_PROMPT": "0", "TERM": "dumb"}
 
 
@@ -106,6 +110,8 @@ def _run(ctx: ToolContext, args: Mapping[str, Any], *, check: bool) -> str:
             stderr=err,
             start_new_session=True,
         )
+        with _LOCK:
+            _RUNNING.add(proc.pid)
         try:
             code = proc.wait(timeout=limit)
         except subprocess.TimeoutExpired:
@@ -114,7 +120,23 @@ def _run(ctx: ToolContext, args: Mapping[str, Any], *, check: bool) -> str:
             raise ToolError(
                 f"timed out after {limit:g}s and was killed\n{text}", tool="run_command"
             ) from None
+        finally:
+            with _LOCK:
+                _RUNNING.discard(proc.pid)
         return _report(ctx, code, out, err)
+
+
+def kill_running() -> int:
+    """Kill every command still running (whole process groups); how many there were.
+
+    For a daemon that stops while tasks run: their commands must not outlive it.
+    """
+    with _LOCK:
+        groups = list(_RUNNING)
+    for pgid in groups:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pgid, signal.SIGKILL)
+    return len(groups)
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:

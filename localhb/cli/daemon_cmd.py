@@ -300,16 +300,20 @@ def cmd_status(args: argparse.Namespace) -> int:
 
     try:
         config = load(args)
-    except ConfigError:
+    except ConfigError as exc:
         from localhb.config import default_home
 
         home = (args.home if args.home is not None else default_home()).expanduser()
         running = find_daemon(home)
-        print(
-            f"localhb daemon: running (pid {running.pid})"
-            if running
-            else "localhb daemon: not running"
-        )
+        if args.json:
+            pid = running.pid if running else None
+            print(json.dumps({"running": running is not None, "pid": pid, "error": str(exc)}))
+        else:
+            print(
+                f"localhb daemon: running (pid {running.pid})"
+                if running
+                else "localhb daemon: not running"
+            )
         raise
     status = gather_status(config, utc_now(), horizon=DUE_HORIZON)
     tz = config.tz()
@@ -364,6 +368,7 @@ def _status_lines(st: DaemonStatus, tz: tzinfo) -> list[str]:
         lines.append("recent errors:")
         for r in st.errors:
             summary = (r.summary or r.error or "").replace("\n", " ")
+            summary = summary.removeprefix(f"{r.state}: ")  # "abandoned: abandoned: ..."
             if len(summary) > 100:
                 summary = summary[:99] + "…"
             at = when(r.completed_at or r.started_at, "%Y-%m-%d %H:%M")

@@ -642,14 +642,16 @@ class Ledger:
                         and not pid_alive(row.pid, row.host)
                     ):
                         reason = f"process {row.pid} on {row.host} is gone"
-                    if reason is None:
-                        continue
-                    cols = {"error": reason, "summary": f"abandoned: {reason}"}
-                    self._transition(c, row.id, "abandoned", stamp, cols)
-                    out.append(row.ref)
+                    if reason is not None:
+                        out.append(self._abandon(c, row, reason, stamp))
         except sqlite3.Error as exc:
             raise LedgerError(f"{self.path}: zombie cleanup failed: {exc}") from None
         return out
+
+    def _abandon(self, c: sqlite3.Connection, row: RunRow, reason: str, stamp: str) -> RunRef:
+        cols = {"error": reason, "summary": f"abandoned: {reason}"}
+        self._transition(c, row.id, "abandoned", stamp, cols)
+        return row.ref
 
     def abandon_own(self, pid: int, now: datetime, reason: str) -> list[RunRef]:
         """End as `abandoned` every unfinished run that process `pid` on this host
@@ -664,10 +666,7 @@ class Ledger:
                     (pid, self.host),
                 ).fetchall()
                 for raw in rows:
-                    row = _run(raw)
-                    cols = {"error": reason, "summary": f"abandoned: {reason}"}
-                    self._transition(c, row.id, "abandoned", stamp, cols)
-                    out.append(row.ref)
+                    out.append(self._abandon(c, _run(raw), reason, stamp))
         except sqlite3.Error as exc:
             raise LedgerError(f"{self.path}: cannot abandon the runs of {pid}: {exc}") from None
         return out

@@ -111,6 +111,20 @@ def wait_for(condition: Callable[[], bool], what: str, limit: float = 30.0) -> N
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def run_while_editing(
+    run: Run, home: Path, server: ScriptedLLM, edit: Callable[[Path], None]
+) -> tuple[int, str, str]:
+    """Run a cycle whose task answers after 1 s, and `edit` the file while it waits."""
+    server.call("complete_task", {"status": "ok", "summary": "green"}, delay=1.0)
+    result: list[tuple[int, str, str]] = []
+    worker = threading.Thread(target=lambda: result.append(run(home, "--now", "2024-01-15 14:05")))
+    worker.start()
+    wait_for(lambda: len(server.requests) == 1, "the model request")
+    edit(hb_file(home))
+    worker.join()
+    return result[0]
+
+
 def test_idle_cycle_is_ok_and_silent(tmp_path: Path, server: ScriptedLLM, run: Run) -> None:
     """Nothing due: HEARTBEAT_OK, no request to the model, the file byte-identical."""
     home = make_home(tmp_path, server, ONE_DUE.replace("2024-01-15", "2099-01-15"))
@@ -225,17 +239,16 @@ def test_condition_not_met_then_met(tmp_path: Path, server: ScriptedLLM, run: Ru
 def test_hand_edit_during_run_survives(tmp_path: Path, server: ScriptedLLM, run: Run) -> None:
     """An edit made while a task runs is kept; the result is applied onto the new text."""
     home = make_home(tmp_path, server, ONE_DUE)
-    server.call("complete_task", {"status": "ok", "summary": "green"}, delay=1.0)
-    result: list[tuple[int, str, str]] = []
-    worker = threading.Thread(target=lambda: result.append(run(home, "--now", "2024-01-15 14:05")))
-    worker.start()
-    wait_for(lambda: len(server.requests) == 1, "the model request")
     path = hb_file(home)
-    edited = path.read_text().replace("Summarize today's work", "Summarize today's work, briefly")
-    edited = edited.replace("## Completed", "### New Task\n- Due: 2099-01-01\n\n## Completed")
-    path.write_text(edited)
-    worker.join()
-    assert result[0][0] == 0
+
+    def edit(path: Path) -> None:
+        edited = path.read_text().replace(
+            "Summarize today's work", "Summarize today's work, briefly"
+        )
+        edited = edited.replace("## Completed", "### New Task\n- Due: 2099-01-01\n\n## Completed")
+        path.write_text(edited)
+
+    assert run_while_editing(run, home, server, edit)[0] == 0
     final = path.read_text()
     assert "Summarize today's work, briefly" in final
     assert "### New Task\n- Due: 2099-01-01\n" in final
@@ -248,18 +261,12 @@ def test_task_deleted_during_run_is_not_brought_back(
 ) -> None:
     """A task deleted while it ran is not restored; its result stays in the ledger."""
     home = make_home(tmp_path, server, ONE_DUE)
-    server.call("complete_task", {"status": "ok", "summary": "green"}, delay=1.0)
-    result: list[tuple[int, str, str]] = []
-    worker = threading.Thread(target=lambda: result.append(run(home, "--now", "2024-01-15 14:05")))
-    worker.start()
-    wait_for(lambda: len(server.requests) == 1, "the model request")
     path = hb_file(home)
     lines = split_lines(path.read_text())
     edited = "".join(lines[:4] + lines[8:])  # the user deletes Check CI Status
-    path.write_text(edited)
-    worker.join()
+    _, _, err = run_while_editing(run, home, server, lambda p: p.write_text(edited))
     assert path.read_text() == edited
-    assert "removed or renamed in HEARTBEAT.md while it ran" in result[0][2]
+    assert "removed or renamed in HEARTBEAT.md while it ran" in err
     with Ledger.open(home / "state.db") as ledger:
         assert [r.state for r in ledger.runs("check-ci-status")] == ["ok"]
 
@@ -394,14 +401,10 @@ def test_task_edited_during_run_gets_its_result(
 ) -> None:
     """A task whose text was edited while it ran still gets its result, on the new text."""
     home = make_home(tmp_path, server, ONE_DUE)
-    server.call("complete_task", {"status": "ok", "summary": "green"}, delay=1.0)
-    result: list[tuple[int, str, str]] = []
-    worker = threading.Thread(target=lambda: result.append(run(home, "--now", "2024-01-15 14:05")))
-    worker.start()
-    wait_for(lambda: len(server.requests) == 1, "the model request")
     path = hb_file(home)
-    path.write_text(path.read_text().replace("PR #42", "PR #43"))
-    worker.join()
+    run_while_editing(
+        run, home, server, lambda p: p.write_text(p.read_text().replace("#42", "#43"))
+    )
     final = path.read_text()
     assert "## Completed" in final and final.index("## Completed") < final.index("PR #43")
     assert "- Notes: green" in final

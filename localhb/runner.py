@@ -210,7 +210,7 @@ class Runner:
     def _remember_idle(
         self, snap: Snapshot, doc: Document, now: datetime, history: Mapping[str, History]
     ) -> None:
-        """Let the next idle cycle answer from `idle.json` (see localhb.idle)."""
+        """Let the next idle cycle answer from `idle.cache` (see localhb.idle)."""
         from localhb import __version__
 
         cfg = self.config

@@ -1,6 +1,6 @@
 """The idle fast path: answer HEARTBEAT_OK without parsing when nothing can have changed.
 
-A full cycle that finds nothing due writes `<home>/idle.json`, recording what
+A full cycle that finds nothing due writes `<home>/idle.cache`, recording what
 its verdict rests on:
 
 - the localhb version, the config file and HEARTBEAT.md (their paths and an

@@ -387,6 +387,21 @@ class _Builder:
     def heading_task(self, info: SectionInfo, head: Block, body: list[Block], stop: int) -> None:
         assert info.role is not None
         end = self.trim(head.start, stop)
+        boxes = [
+            item.start
+            for b in body
+            if b.kind == "list"
+            for item in b.children
+            if _checkbox(content(self.lines[item.start])) is not None
+        ]
+        if boxes and info.role is Section.PENDING:
+            self.diag(
+                boxes[0],
+                Severity.NOTE,
+                f"{len(boxes)} checkbox(es) here belong to the task above "
+                f"({_heading_text(head)!r}) as part of its text, not tasks of their own",
+                "to make them tasks, put them before the section's first task heading",
+            )
         fields = [
             f
             for b in body
@@ -401,7 +416,7 @@ class _Builder:
         line = content(self.lines[item.start])
         marker = _MARKER.match(line)
         rest = line[marker.end() :] if marker else ""
-        box = _CHECKBOX.match(rest)
+        box = _checkbox(line)
         if box is None:
             if info.role is Section.PENDING and rest.strip():
                 self.diag(
@@ -664,6 +679,12 @@ class _Builder:
 
 class _Bad(Protocol):
     def __call__(self, f: Field, message: str, hint: str = "", *, fatal: bool = True) -> None: ...
+
+
+def _checkbox(line: str) -> re.Match[str] | None:
+    """The `[ ]`/`[x]` of a list item line (matched after its marker), if it has one."""
+    marker = _MARKER.match(line)
+    return _CHECKBOX.match(line[marker.end() :]) if marker else None
 
 
 def _heading_text(b: Block) -> str:

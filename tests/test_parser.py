@@ -123,10 +123,12 @@ def test_checkbox_tasks_and_nested_fields() -> None:
 
 
 def test_checkbox_after_heading_task_belongs_to_it() -> None:
-    """A checkbox under a task heading is part of that task, not a task itself."""
+    """A checkbox under a task heading is part of that task, and --explain says so."""
     doc = parse("## Pending\n### Plan\n- [ ] step one\n- [ ] step two\n")
     assert [t.id for t in doc.tasks] == ["plan"]
     assert "step one" in doc.tasks[0].text
+    notes = [d for d in doc.diagnostics if d.severity is Severity.NOTE]
+    assert notes and notes[0].line == 3 and "belong to the task above" in notes[0].message
 
 
 def test_plain_bullets_under_pending_are_notes() -> None:

@@ -495,6 +495,7 @@ def gather_status(
     from localhb.parser import parse
     from localhb.plan import History
     from localhb.runner import Runner
+    from localhb.schedule import is_active, next_active
     from localhb.wake import due_within, upcoming
 
     home = config.home
@@ -534,8 +535,19 @@ def gather_status(
                 f"{hb.file}: {len(doc.errors)} error(s), so no task runs "
                 "(`localhb validate` shows them)"
             )
-        items = upcoming(doc, now, config.tz(), Runner(config).policy(), history)
+        tz = config.tz()
+        items = upcoming(doc, now, tz, Runner(config).policy(), history)
         due = tuple(due_within(items, now, horizon))
+        # Nothing runs outside active hours: show when each task really will.
+        moved = []
+        for u in due:
+            when = max(u.at, now)
+            if is_active(when, hb.active_hours, tz):
+                moved.append(u)
+                continue
+            opens = next_active(when, hb.active_hours, tz).astimezone(UTC)
+            moved.append(replace(u, at=opens, due_now=False, reason=f"{u.reason}; in active hours"))
+        due = tuple(sorted(moved, key=lambda u: (u.at, u.task_id)))
     return DaemonStatus(
         home=home,
         now=now,

@@ -657,3 +657,39 @@ def test_sigterm_while_a_task_runs(tmp_path: Path, delay: float, grace: float, s
     lock.acquire(timeout=0)
     lock.release()
     assert not lock_held(home) and read_pid(home) is None
+
+
+def test_status_moves_due_times_into_active_hours(tmp_path: Path) -> None:
+    """Outside active hours, status shows when tasks really run: at the window's opening."""
+    from localhb.daemon_state import gather_status
+
+    text = "## Pending\n### Now\n- Description: due now\n### Evening\n- Recurring: daily at 18:00\n"
+    home = write_home(tmp_path, text, active_hours={"start": "09:00", "end": "17:00"})
+    status = gather_status(cfg(home), at("2024-01-15 07:00"))
+    assert [(u.task_id, u.at, u.due_now) for u in status.due] == [
+        ("now", at("2024-01-15 09:00"), False),
+        ("evening", at("2024-01-16 09:00"), False),
+    ]
+
+
+def test_status_prefers_the_daemons_newer_record_of_the_last_cycle(tmp_path: Path) -> None:
+    """A cycle that failed before reaching the ledger still shows as the last cycle."""
+    from localhb.cli.daemon_cmd import _status_lines
+    from localhb.daemon_state import DaemonState, gather_status, write_state
+
+    home = write_home(tmp_path)
+    write_state(
+        home,
+        DaemonState(
+            pid=1,
+            started_at=at("2024-01-15 09:00"),
+            last_cycle_at=at("2024-01-15 09:30"),
+            last_outcome="error",
+            last_message="HEARTBEAT.md: file not found",
+        ),
+    )
+    lines = _status_lines(gather_status(cfg(home), at("2024-01-15 10:00")), UTC)
+    assert any(
+        line.startswith("last cycle:") and "error (HEARTBEAT.md: file not found)" in line
+        for line in lines
+    )

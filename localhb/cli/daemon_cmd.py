@@ -345,11 +345,23 @@ def _status_lines(st: DaemonStatus, tz: tzinfo) -> list[str]:
         lines = [head]
     lines.append(f"home:        {st.home}")
     if run is not None and run.state is not None and run.state.next_wake is not None:
-        lines.append(f"next wake:   {when(run.state.next_wake)} ({run.state.next_wake_reason})")
+        wake, reason = run.state.next_wake, run.state.next_wake_reason
+        if wake <= st.now:
+            lines.append(f"next wake:   now ({reason}: a cycle is running or starting)")
+        else:
+            lines.append(f"next wake:   {when(wake)} ({reason})")
     else:
         lines.append("next wake:   - (no daemon running)")
     cycle = st.last_cycle
-    if cycle is None:
+    own = st.state  # the daemon's own record also knows cycles that failed before the ledger
+    if (
+        own is not None
+        and own.last_cycle_at is not None
+        and (cycle is None or own.last_cycle_at > cycle.started_at)
+    ):
+        detail = f" ({own.last_message})" if own.last_message else ""
+        lines.append(f"last cycle:  {when(own.last_cycle_at)}, {own.last_outcome}{detail}")
+    elif cycle is None:
         lines.append("last cycle:  - (none recorded)")
     else:
         detail = f" ({cycle.detail})" if cycle.detail else ""

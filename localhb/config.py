@@ -12,7 +12,7 @@ import difflib
 import os
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import timedelta, tzinfo
 from pathlib import Path
 from typing import Any, TypeVar
@@ -137,7 +137,6 @@ class Config:
     llm: LLMConfig
     agent: AgentConfig
     tools: ToolsConfig
-    extra: Mapping[str, Any] = field(default_factory=dict)
     source_bytes: bytes | None = None  # the file exactly as read (None: defaults)
 
     @property

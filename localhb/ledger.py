@@ -40,7 +40,6 @@ __all__ = [
     "CYCLE_OUTCOMES",
     "KINDS",
     "MIGRATIONS",
-    "ONCE",
     "TERMINAL",
     "Cycle",
     "Event",
@@ -54,9 +53,6 @@ __all__ = [
 ]
 
 BUSY_TIMEOUT_MS = 10_000
-ONCE = "once"
-"""The slot text for a run that has no schedule slot (a one-time task without a due time)."""
-
 _RESETS = frozenset({"ok", "partial", "skipped"})  # consecutive_failures back to 0
 _FAILS = frozenset({"error", "timeout"})  # consecutive_failures + 1
 

@@ -13,7 +13,7 @@ import pytest
 
 from localhb.cli import main
 from localhb.errors import LedgerError
-from localhb.ledger import MIGRATIONS, ONCE, TERMINAL, Ledger, RunRef, slot_key
+from localhb.ledger import MIGRATIONS, TERMINAL, Ledger, RunRef, slot_key
 
 T0 = datetime(2024, 1, 15, 14, 0, tzinfo=UTC)
 LEASE = timedelta(minutes=20)
@@ -247,11 +247,11 @@ def test_one_run_per_task_slot_kind_attempt(ledger: Ledger) -> None:
 
 def test_retry_of_a_one_time_task_takes_the_next_attempt(ledger: Ledger) -> None:
     """A failed one-time run is retried by claiming the same slot with attempt + 1."""
-    first = ledger.claim("once", ONCE, "task", T0, LEASE, 1)
+    first = ledger.claim("once", "once", "task", T0, LEASE, 1)
     assert first is not None
     ledger.finish(first, "error", T0)
-    assert ledger.claim("once", ONCE, "task", T0, LEASE, 1) is None
-    second = ledger.claim("once", ONCE, "task", T0, LEASE, 1, attempt=2)
+    assert ledger.claim("once", "once", "task", T0, LEASE, 1) is None
+    second = ledger.claim("once", "once", "task", T0, LEASE, 1, attempt=2)
     assert second is not None and second.attempt == 2
 
 
@@ -272,7 +272,7 @@ def test_slot_keys() -> None:
 
     berlin = datetime(2024, 1, 15, 15, 0, tzinfo=ZoneInfo("Europe/Berlin"))
     assert slot_key(berlin) == slot_key(SLOT) == "2024-01-15T14:00:00Z"
-    assert slot_key(ONCE) == "once"
+    assert slot_key("once") == "once"
     with pytest.raises(ValueError):
         slot_key(datetime(2024, 1, 15, 14, 0))
     with pytest.raises(ValueError):

@@ -64,11 +64,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
     p.set_defaults(handler=cmd_tasks)
 
-    _add_optional_commands(sub)
+    _add_module_commands(sub)
     return parser
 
 
-def _add_optional_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_module_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Commands that live in their own modules."""
     from localhb.cli import daemon_cmd, health_cmd, run_cmd, runs_cmd
 

@@ -34,8 +34,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from localhb.daemon_state import read_pid, read_state  # noqa: E402
-from localhb.ledger import Ledger  # noqa: E402
+from localhb.daemon.state import read_pid, read_state  # noqa: E402
+from localhb.state.ledger import Ledger  # noqa: E402
 
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 

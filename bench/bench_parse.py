@@ -20,8 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import mistune
 
-from localhb.parser import parse
-from localhb.schedule import evaluate
+from localhb.format.parser import parse
+from localhb.timing.schedule import evaluate
 
 SCHEDULES = ["daily at 18:00", "every 30m", "weekdays at 08:00", "hourly", "cron: 0 9 * * 1-5"]
 

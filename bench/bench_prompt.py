@@ -2,7 +2,7 @@
 
 Writes two HEARTBEAT.md files: one holding only the target task, one where the
 same task sits in the middle of 1,000 generated tasks. Each is parsed with
-`localhb.parser.parse`, the target task found by id, and run once by the
+`localhb.format.parser.parse`, the target task found by id, and run once by the
 agent against the scripted OpenAI-compatible server from the tests (on
 127.0.0.1, reached through the real `openai` client). The first request of
 each run is compared.
@@ -20,9 +20,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from localhb.agent import run_task
+from localhb.agent.loop import run_task
 from localhb.config import Config
-from localhb.parser import parse
+from localhb.format.parser import parse
 from tests.scripted_llm import Recorded, ScriptedLLM, make_config
 
 TARGET_ID = "check-ci-status"

@@ -14,30 +14,30 @@ TYPE_CHECKING = False  # not typing's: `import typing` would slow every idle cyc
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "ActiveHours": "localhb.schedule",
-    "CatchUp": "localhb.model",
-    "Diagnostic": "localhb.model",
-    "Document": "localhb.parser",
-    "Edit": "localhb.edit",
-    "Evaluation": "localhb.schedule",
-    "Field": "localhb.model",
-    "MoveToCompleted": "localhb.edit",
-    "Priority": "localhb.model",
-    "Recurrence": "localhb.recurrence",
-    "RecurrenceError": "localhb.recurrence",
-    "RemoveField": "localhb.edit",
-    "Section": "localhb.model",
-    "SetChecked": "localhb.edit",
-    "SetField": "localhb.edit",
-    "Severity": "localhb.model",
-    "Task": "localhb.model",
-    "TaskKind": "localhb.model",
-    "apply_edits": "localhb.edit",
-    "evaluate": "localhb.schedule",
-    "is_active": "localhb.schedule",
-    "next_active": "localhb.schedule",
-    "parse": "localhb.parser",
-    "parse_recurrence": "localhb.recurrence",
+    "ActiveHours": "localhb.timing.schedule",
+    "CatchUp": "localhb.format.model",
+    "Diagnostic": "localhb.format.model",
+    "Document": "localhb.format.parser",
+    "Edit": "localhb.format.edit",
+    "Evaluation": "localhb.timing.schedule",
+    "Field": "localhb.format.model",
+    "MoveToCompleted": "localhb.format.edit",
+    "Priority": "localhb.format.model",
+    "Recurrence": "localhb.format.recurrence",
+    "RecurrenceError": "localhb.format.recurrence",
+    "RemoveField": "localhb.format.edit",
+    "Section": "localhb.format.model",
+    "SetChecked": "localhb.format.edit",
+    "SetField": "localhb.format.edit",
+    "Severity": "localhb.format.model",
+    "Task": "localhb.format.model",
+    "TaskKind": "localhb.format.model",
+    "apply_edits": "localhb.format.edit",
+    "evaluate": "localhb.timing.schedule",
+    "is_active": "localhb.timing.schedule",
+    "next_active": "localhb.timing.schedule",
+    "parse": "localhb.format.parser",
+    "parse_recurrence": "localhb.format.recurrence",
 }
 
 __all__ = [
@@ -69,8 +69,15 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from localhb.edit import Edit, MoveToCompleted, RemoveField, SetChecked, SetField, apply_edits
-    from localhb.model import (
+    from localhb.format.edit import (
+        Edit,
+        MoveToCompleted,
+        RemoveField,
+        SetChecked,
+        SetField,
+        apply_edits,
+    )
+    from localhb.format.model import (
         CatchUp,
         Diagnostic,
         Field,
@@ -80,9 +87,9 @@ if TYPE_CHECKING:
         Task,
         TaskKind,
     )
-    from localhb.parser import Document, parse
-    from localhb.recurrence import Recurrence, RecurrenceError, parse_recurrence
-    from localhb.schedule import ActiveHours, Evaluation, evaluate, is_active, next_active
+    from localhb.format.parser import Document, parse
+    from localhb.format.recurrence import Recurrence, RecurrenceError, parse_recurrence
+    from localhb.timing.schedule import ActiveHours, Evaluation, evaluate, is_active, next_active
 
 
 def __getattr__(name: str) -> object:

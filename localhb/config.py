@@ -17,9 +17,9 @@ from datetime import timedelta, tzinfo
 from pathlib import Path
 from typing import Any, TypeVar
 
-from localhb.errors import ConfigError
-from localhb.model import DEFAULT_COMPLETED_SECTIONS, DEFAULT_PENDING_SECTIONS
-from localhb.schedule import ActiveHours, parse_active_hours
+from localhb.core.errors import ConfigError
+from localhb.format.model import DEFAULT_COMPLETED_SECTIONS, DEFAULT_PENDING_SECTIONS
+from localhb.timing.schedule import ActiveHours, parse_active_hours
 
 T = TypeVar("T")
 

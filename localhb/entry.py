@@ -6,7 +6,7 @@ import sys
 
 
 def main() -> int:
-    from localhb.idle import fast_main
+    from localhb.state.idle import fast_main
 
     code = fast_main()
     if code is not None:

@@ -27,9 +27,9 @@ from typing import Any
 
 import pytest
 
+from localhb.agent.tools import PathPolicy, ToolContext
 from localhb.config import Config, config_from_mapping
-from localhb.model import Form, Section, Task, TaskKind
-from localhb.tools import PathPolicy, ToolContext
+from localhb.format.model import Form, Section, Task, TaskKind
 
 AUTO = "auto"
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from localhb.agent import Clock, run_task
-from localhb.endpoint import backoff, is_local
-from localhb.errors import ConfigError
-from localhb.results import EventKind, Failure, Status, TraceEvent
+from localhb.agent.endpoint import backoff, is_local
+from localhb.agent.loop import Clock, run_task
+from localhb.core.errors import ConfigError
+from localhb.core.results import EventKind, Failure, Status, TraceEvent
 from tests.scripted_llm import ScriptedLLM, make_config, make_task, scripted_llm
 
 __all__ = ["scripted_llm"]

@@ -9,7 +9,7 @@ import pytest
 
 from localhb.cli import main
 from localhb.cli.run_cmd import TracePrinter
-from localhb.results import EventKind, TraceEvent
+from localhb.core.results import EventKind, TraceEvent
 from tests.scripted_llm import ScriptedLLM, scripted_llm
 
 __all__ = ["scripted_llm"]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from localhb.agent import check_condition, run_task
-from localhb.results import Failure, Status
+from localhb.agent.loop import check_condition, run_task
+from localhb.core.results import Failure, Status
 from tests.scripted_llm import ScriptedLLM, make_config, make_task, scripted_llm
 
 __all__ = ["scripted_llm"]

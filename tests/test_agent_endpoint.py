@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from localhb.agent import run_task
-from localhb.endpoint import NO_KEY
-from localhb.errors import MissingAPIKey
-from localhb.redact import Redactor
-from localhb.results import Status, TraceEvent
+from localhb.agent.endpoint import NO_KEY
+from localhb.agent.loop import run_task
+from localhb.core.errors import MissingAPIKey
+from localhb.core.redact import Redactor
+from localhb.core.results import Status, TraceEvent
 from tests.scripted_llm import ScriptedLLM, make_config, make_task, scripted_llm
 
 __all__ = ["scripted_llm"]

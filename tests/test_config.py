@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from localhb.config import Config, load_config
-from localhb.errors import ConfigError
+from localhb.core.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
 

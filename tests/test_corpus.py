@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from localhb.blocks import split_lines
-from localhb.edit import MoveToCompleted, SetField, apply_edits
-from localhb.explain import explain
-from localhb.parser import parse
+from localhb.format.blocks import split_lines
+from localhb.format.edit import MoveToCompleted, SetField, apply_edits
+from localhb.format.explain import explain
+from localhb.format.parser import parse
 from tests.conftest import CORPUS
 
 FILES = sorted(CORPUS.glob("[0-9]*.md")) if CORPUS.is_dir() else []

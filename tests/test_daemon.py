@@ -23,8 +23,9 @@ from filelock import FileLock
 
 from localhb.cli import main
 from localhb.config import Config, load_config
-from localhb.daemon import CHUNK, Daemon, Stopped
-from localhb.daemon_state import (
+from localhb.cycle.runner import CycleReport, Runner
+from localhb.daemon.loop import CHUNK, Daemon, Stopped
+from localhb.daemon.state import (
     DaemonState,
     find_daemon,
     lock_held,
@@ -33,12 +34,11 @@ from localhb.daemon_state import (
     write_pid,
     write_state,
 )
-from localhb.ledger import Ledger
-from localhb.parser import parse
-from localhb.plan import History, Policy
-from localhb.runner import CycleReport, Runner
-from localhb.schedule import parse_active_hours
-from localhb.wake import Upcoming, crash_backoff, due_within, next_wake, sleep_for, upcoming
+from localhb.format.parser import parse
+from localhb.state.ledger import Ledger
+from localhb.timing.plan import History, Policy
+from localhb.timing.schedule import parse_active_hours
+from localhb.timing.wake import Upcoming, crash_backoff, due_within, next_wake, sleep_for, upcoming
 from tests.scripted_llm import ScriptedLLM
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -661,7 +661,7 @@ def test_sigterm_while_a_task_runs(tmp_path: Path, delay: float, grace: float, s
 
 def test_status_moves_due_times_into_active_hours(tmp_path: Path) -> None:
     """Outside active hours, status shows when tasks really run: at the window's opening."""
-    from localhb.daemon_state import gather_status
+    from localhb.daemon.state import gather_status
 
     text = "## Pending\n### Now\n- Description: due now\n### Evening\n- Recurring: daily at 18:00\n"
     home = write_home(tmp_path, text, active_hours={"start": "09:00", "end": "17:00"})
@@ -675,7 +675,7 @@ def test_status_moves_due_times_into_active_hours(tmp_path: Path) -> None:
 def test_status_prefers_the_daemons_newer_record_of_the_last_cycle(tmp_path: Path) -> None:
     """A cycle that failed before reaching the ledger still shows as the last cycle."""
     from localhb.cli.daemon_cmd import _status_lines
-    from localhb.daemon_state import DaemonState, gather_status, write_state
+    from localhb.daemon.state import DaemonState, gather_status, write_state
 
     home = write_home(tmp_path)
     write_state(

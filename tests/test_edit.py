@@ -8,11 +8,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from localhb.blocks import split_lines
-from localhb.edit import MoveToCompleted, RemoveField, SetChecked, SetField, apply_edits
-from localhb.errors import EditConflict
-from localhb.model import Section
-from localhb.parser import parse
+from localhb.core.errors import EditConflict
+from localhb.format.blocks import split_lines
+from localhb.format.edit import MoveToCompleted, RemoveField, SetChecked, SetField, apply_edits
+from localhb.format.model import Section
+from localhb.format.parser import parse
 
 BASE = """# Tasks file
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from localhb.edit import Edit, MoveToCompleted, SetField
-from localhb.parser import parse
+from localhb.format.edit import Edit, MoveToCompleted, SetField
+from localhb.format.parser import parse
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "heartbeat-format.md"
 BLOCK = re.compile(
@@ -53,7 +53,7 @@ def _edit(raw: dict[str, str]) -> Edit:
 @pytest.mark.parametrize("name", [n for n, v in FIXTURES.items() if "edits" in v])
 def test_documented_edits(name: str) -> None:
     """Each documented edit turns the example into exactly the 'after' text."""
-    from localhb.edit import apply_edits
+    from localhb.format.edit import apply_edits
 
     edits = [_edit(e) for e in json.loads(FIXTURES[name]["edits"])]
     assert apply_edits(parse(FIXTURES[name]["fixture"]), edits) == FIXTURES[name]["after"]

@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from localhb.cli import main
-from localhb.health import (
+from localhb.format.parser import parse
+from localhb.state.health import (
     METRIC_KEYS,
     SUMMARY_LIMIT,
     HealthEntry,
@@ -24,9 +25,8 @@ from localhb.health import (
     validate_health,
     write_health,
 )
-from localhb.ledger import Ledger
-from localhb.parser import parse
-from localhb.schedule import parse_active_hours
+from localhb.state.ledger import Ledger
+from localhb.timing.schedule import parse_active_hours
 
 T0 = datetime(2024, 1, 15, 14, 0, tzinfo=UTC)
 CYCLE = timedelta(minutes=30)

@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 import tomli_w
 
-from localhb.blocks import split_lines
 from localhb.cli import main
-from localhb.health import validate_health
-from localhb.ledger import Ledger
-from localhb.parser import parse
+from localhb.format.blocks import split_lines
+from localhb.format.parser import parse
+from localhb.state.health import validate_health
+from localhb.state.ledger import Ledger
 from tests.scripted_llm import ScriptedLLM
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -456,7 +456,7 @@ def test_symlinked_file_stays_a_symlink(tmp_path: Path, server: ScriptedLLM, run
 def test_crash_text_is_redacted(tmp_path: Path, server: ScriptedLLM) -> None:
     """A task crash's message and traceback never carry a secret into file, ledger or log."""
     from localhb.config import load_config
-    from localhb.runner import Runner
+    from localhb.cycle.runner import Runner
 
     home = make_home(tmp_path, server, ONE_DUE)
     secret = "sk-live-0123456789abcdef0123"
@@ -471,7 +471,7 @@ def test_log_follows_rotation_by_another_process(tmp_path: Path) -> None:
     """A logger whose file was rotated elsewhere writes to the new agent.log, not .1."""
     import logging
 
-    from localhb.logs import configure
+    from localhb.state.logs import configure
 
     path = configure(tmp_path / "logs")
     log = logging.getLogger("localhb")

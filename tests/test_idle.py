@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from localhb import __version__, idle
+from localhb import __version__
 from localhb.cli import main
+from localhb.state import idle
 
 ROOT = Path(__file__).resolve().parents[1]
 TEXT = (
@@ -117,4 +118,4 @@ def test_fast_path_imports_no_parser(home: Path) -> None:
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     ).stdout.splitlines()
     assert out[0] == "HEARTBEAT_OK"
-    assert out[1] == "0 ['localhb.entry', 'localhb.idle']"
+    assert out[1] == "0 ['localhb.entry', 'localhb.state', 'localhb.state.idle']"

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from localhb.cli import main
-from localhb.errors import LedgerError
-from localhb.ledger import MIGRATIONS, TERMINAL, Ledger, RunRef, slot_key
+from localhb.core.errors import LedgerError
+from localhb.state.ledger import MIGRATIONS, TERMINAL, Ledger, RunRef, slot_key
 
 T0 = datetime(2024, 1, 15, 14, 0, tzinfo=UTC)
 LEASE = timedelta(minutes=20)

@@ -1,4 +1,5 @@
-"""The code is kept to its own standards: ruff (lint and format) and mypy --strict."""
+"""The code is kept to its own standards: ruff (lint and format), mypy --strict and the
+import-linter layers contract in pyproject.toml."""
 
 from __future__ import annotations
 
@@ -27,8 +28,9 @@ def tool(name: str) -> str:
         ["ruff", "check", "localhb", "tests", "bench", "scripts"],
         ["ruff", "format", "--check", "localhb", "tests", "bench", "scripts"],
         ["mypy"],
+        ["lint-imports"],
     ],
-    ids=["ruff-check", "ruff-format", "mypy"],
+    ids=["ruff-check", "ruff-format", "mypy", "import-linter"],
 )
 def test_clean(argv: list[str]) -> None:
     """The tool reports nothing."""

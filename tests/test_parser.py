@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from localhb.model import Form, Priority, Section, Severity, TaskKind
-from localhb.parser import parse, section_name, slug
+from localhb.format.model import Form, Priority, Section, Severity, TaskKind
+from localhb.format.parser import parse, section_name, slug
 
 SEED = """# Heartbeat Tasks
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from localhb.recurrence import (
+from localhb.format.recurrence import (
     Recurrence,
     RecurrenceError,
     looks_like_schedule,

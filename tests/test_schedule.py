@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from localhb.model import CatchUp, Form, Section, Task, TaskKind
-from localhb.recurrence import parse_recurrence
-from localhb.schedule import (
+from localhb.format.model import CatchUp, Form, Section, Task, TaskKind
+from localhb.format.recurrence import parse_recurrence
+from localhb.timing.schedule import (
     ALL_CAP,
     ActiveHours,
     Evaluation,

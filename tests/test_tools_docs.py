@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from localhb.agent.tools import Tool, check_toolbox, task_toolbox
 from localhb.config import config_from_mapping
-from localhb.tools import Tool, check_toolbox, task_toolbox
 
 DOC = (Path(__file__).resolve().parents[1] / "docs" / "tools.md").read_text(encoding="utf-8")
 TOOLS = config_from_mapping({}, home=Path("/nonexistent")).tools

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from localhb.agent.tools import CallStatus, Outcome, ToolContext, task_toolbox
 from localhb.config import Config
-from localhb.tools import CallStatus, Outcome, ToolContext, task_toolbox
 from tests.scripted_llm import make_config, make_context
 
 
@@ -155,8 +155,8 @@ def test_list_dir(ctx: ToolContext) -> None:
 
 def test_a_tool_that_raises_becomes_an_error_message(ctx: ToolContext) -> None:
     """An unexpected exception inside a tool is an error outcome, not a crash."""
-    from localhb.tools import Tool, Toolbox
-    from localhb.tools.base import obj
+    from localhb.agent.tools import Tool, Toolbox
+    from localhb.agent.tools.base import obj
 
     def explode(_ctx: ToolContext, _args: object) -> str:
         raise RuntimeError("disk on fire")

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
+from localhb.agent.tools import CallStatus, Outcome, ToolContext, check_toolbox, task_toolbox
+from localhb.agent.tools.http import check_url
 from localhb.config import Config
-from localhb.tools import CallStatus, Outcome, ToolContext, check_toolbox, task_toolbox
-from localhb.tools.http import check_url
 from tests.scripted_llm import QuietServer, make_config, make_context
 
 

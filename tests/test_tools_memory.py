@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from localhb.agent.tools import PathPolicy, task_toolbox
+from localhb.agent.tools.memory import chunks, search
 from localhb.config import Config
-from localhb.tools import PathPolicy, task_toolbox
-from localhb.tools.memory import chunks, search
 from tests.scripted_llm import make_config, make_context
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -105,7 +105,7 @@ WRITER = """
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
-from localhb.tools.memory import append_entry, format_entry
+from localhb.agent.tools.memory import append_entry, format_entry
 
 path, worker, count = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 when = datetime(2025, 1, 15, 12, 0, tzinfo=timezone.utc)

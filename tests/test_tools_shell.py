@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from localhb.agent.tools import CallStatus, Outcome, ToolContext, task_toolbox
+from localhb.agent.tools.shell import judge
 from localhb.config import DEFAULT_SHELL_DENY, Config, ShellConfig, config_from_mapping
-from localhb.tools import CallStatus, Outcome, ToolContext, task_toolbox
-from localhb.tools.shell import judge
 from tests.scripted_llm import make_config, make_context
 
 DEFAULT: ShellConfig = config_from_mapping({}, home=Path("/nonexistent")).tools.shell

@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from localhb import __version__
-from localhb.errors import HeartbeatFileError, LocalhbError
+from localhb.core.errors import HeartbeatFileError, LocalhbError
 
 if TYPE_CHECKING:
     from localhb.config import Config
-    from localhb.parser import Document
+    from localhb.format.parser import Document
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -103,8 +103,8 @@ def load(args: argparse.Namespace) -> Config:
 
 
 def read_document(path: Path, config: Config) -> Document:
-    from localhb.files import read_heartbeat
-    from localhb.parser import parse
+    from localhb.format.parser import parse
+    from localhb.state.files import read_heartbeat
 
     snap = read_heartbeat(path)
     return parse(
@@ -117,7 +117,7 @@ def read_document(path: Path, config: Config) -> Document:
 # -- init --------------------------------------------------------------------
 def cmd_init(args: argparse.Namespace) -> int:
     from localhb.config import default_home
-    from localhb.templates import read_template
+    from localhb.core.templates import read_template
 
     home: Path = (args.home or default_home()).expanduser()
     targets = [
@@ -139,13 +139,13 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 # -- validate ----------------------------------------------------------------
 def cmd_validate(args: argparse.Namespace) -> int:
-    from localhb.model import Severity
+    from localhb.format.model import Severity
 
     config = load(args)
     path: Path = args.file or config.heartbeat.file
     doc = read_document(path, config)
     if args.explain:
-        from localhb.explain import explain
+        from localhb.format.explain import explain
 
         print("\n".join(explain(doc, str(path))))
     else:
@@ -162,10 +162,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 # -- tasks -------------------------------------------------------------------
 def cmd_tasks(args: argparse.Namespace) -> int:
-    from localhb.parser import parse_when
-    from localhb.plan import History, Policy, judge
-    from localhb.runner import read_history
-    from localhb.schedule import resolve_local
+    from localhb.cycle.runner import read_history
+    from localhb.format.parser import parse_when
+    from localhb.timing.plan import History, Policy, judge
+    from localhb.timing.schedule import resolve_local
 
     config = load(args)
     tz = config.tz()

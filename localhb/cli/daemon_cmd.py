@@ -1,5 +1,5 @@
 """`localhb daemon`: `heartbeat` (one cycle, for cron or by hand) and `start`, `stop`,
-`status` for the long-running daemon (`localhb.daemon`).
+`status` for the long-running daemon (`localhb.daemon.loop`).
 
 Exit codes: start 0 started (or, in the foreground, stopped cleanly), 1 already
 running or failed to start, 2 config error or `[heartbeat] enabled = false`;
@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from localhb.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, load
-from localhb.errors import ConfigError
+from localhb.core.errors import ConfigError
 
 if TYPE_CHECKING:
     from localhb.config import Config
-    from localhb.daemon_state import DaemonStatus
+    from localhb.daemon.state import DaemonStatus
 
 HEARTBEAT_OK = "HEARTBEAT_OK"
 START_TIMEOUT = 15.0
@@ -91,8 +91,8 @@ def parse_now(text: str, tz: object) -> datetime:
     """A --now value in the configured zone (or with its own offset)."""
     from datetime import tzinfo
 
-    from localhb.parser import parse_when
-    from localhb.schedule import resolve_local
+    from localhb.format.parser import parse_when
+    from localhb.timing.schedule import resolve_local
 
     at = parse_when(text)
     assert isinstance(tz, tzinfo)
@@ -106,8 +106,8 @@ def fixed_clock(start: datetime) -> Callable[[], datetime]:
 
 
 def cmd_heartbeat(args: argparse.Namespace) -> int:
-    from localhb.logs import configure
-    from localhb.runner import Runner, utc_now
+    from localhb.cycle.runner import Runner, utc_now
+    from localhb.state.logs import configure
 
     config = load(args)
     configure(config.log_dir)
@@ -146,7 +146,7 @@ def cmd_heartbeat(args: argparse.Namespace) -> int:
 
 
 def _log_event(event: object) -> None:
-    from localhb.results import TraceEvent
+    from localhb.core.results import TraceEvent
 
     if isinstance(event, TraceEvent):
         logging.getLogger("localhb.trace").info(
@@ -165,7 +165,7 @@ def _err(message: str) -> None:
 
 
 def cmd_start(args: argparse.Namespace) -> int:
-    from localhb.daemon_state import (
+    from localhb.daemon.state import (
         file_size,
         find_daemon,
         python_argv,
@@ -218,9 +218,9 @@ def cmd_start(args: argparse.Namespace) -> int:
 
 def _foreground(args: argparse.Namespace, config: Config) -> int:
     from localhb.config import load_config
-    from localhb.daemon import Daemon
-    from localhb.logs import configure
-    from localhb.runner import Runner
+    from localhb.cycle.runner import Runner
+    from localhb.daemon.loop import Daemon
+    from localhb.state.logs import configure
 
     if args.detached:
         os.chdir(config.home)
@@ -260,8 +260,8 @@ def cmd_stop(args: argparse.Namespace) -> int:
     import signal
     import threading
 
-    from localhb.daemon import span
-    from localhb.daemon_state import find_daemon, lock_held, process_running, read_pid
+    from localhb.daemon.loop import span
+    from localhb.daemon.state import find_daemon, lock_held, process_running, read_pid
 
     home, grace = _home_and_grace(args)
     running = find_daemon(home)
@@ -295,8 +295,8 @@ def cmd_stop(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from localhb.daemon_state import find_daemon, gather_status
-    from localhb.runner import utc_now
+    from localhb.cycle.runner import utc_now
+    from localhb.daemon.state import find_daemon, gather_status
 
     try:
         config = load(args)
@@ -325,7 +325,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def _status_lines(st: DaemonStatus, tz: tzinfo) -> list[str]:
-    from localhb.daemon import span
+    from localhb.daemon.loop import span
 
     def when(dt: datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S %Z") -> str:
         return "-" if dt is None else dt.astimezone(tz).strftime(fmt)

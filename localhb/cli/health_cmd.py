@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from localhb.health import TaskHealth
+    from localhb.state.health import TaskHealth
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -40,11 +40,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 def handle(args: argparse.Namespace) -> int:
     from localhb.cli import load, read_document
-    from localhb.errors import HeartbeatFileError, LedgerError
-    from localhb.health import assess, scan_health
-    from localhb.ledger import Ledger
-    from localhb.parser import parse_when
-    from localhb.schedule import resolve_local
+    from localhb.core.errors import HeartbeatFileError, LedgerError
+    from localhb.format.parser import parse_when
+    from localhb.state.health import assess, scan_health
+    from localhb.state.ledger import Ledger
+    from localhb.timing.schedule import resolve_local
 
     config = load(args)
     tz = config.tz()

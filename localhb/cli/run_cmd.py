@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
-    from localhb.results import ConditionResult, TaskResult, TraceEvent
+    from localhb.core.results import ConditionResult, TaskResult, TraceEvent
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -42,12 +42,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def handle(args: argparse.Namespace) -> int:
-    from localhb.agent import check_condition, run_task
+    from localhb.agent.loop import check_condition, run_task
     from localhb.config import load_config
-    from localhb.errors import MissingAPIKey
-    from localhb.files import read_heartbeat
-    from localhb.model import TaskKind
-    from localhb.parser import parse
+    from localhb.core.errors import MissingAPIKey
+    from localhb.format.model import TaskKind
+    from localhb.format.parser import parse
+    from localhb.state.files import read_heartbeat
 
     config = load_config(args.config, home=args.home)
     path: Path = args.file or config.heartbeat.file

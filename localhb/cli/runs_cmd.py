@@ -12,7 +12,7 @@ from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from localhb.ledger import RunRow
+    from localhb.state.ledger import RunRow
 
 EXIT_OK = 0
 _LIMITS = (16, 28, 16, 9, 9, 8, 7, 60)
@@ -47,7 +47,7 @@ def _positive(text: str) -> int:
 
 def handle(args: argparse.Namespace) -> int:
     from localhb.cli import load
-    from localhb.ledger import Ledger
+    from localhb.state.ledger import Ledger
 
     config = load(args)
     rows: list[RunRow] = []

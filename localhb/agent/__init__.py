@@ -1,0 +1,1 @@
+"""The LLM tool loop: the endpoint client, prompts and the tools."""

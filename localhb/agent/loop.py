@@ -1,0 +1,596 @@
+"""The agent: an LLM tool loop that carries out one task, bounded and safe to leave alone.
+
+    connect(llm)               -> ModelClient      (raises MissingAPIKey: nothing ran)
+    check_condition(task, cfg) -> ConditionResult  read-only tools, report_condition
+    run_task(task, cfg)        -> TaskResult       all tools, complete_task
+
+This is the only module that imports `openai`, and only inside `ModelClient`,
+so loading it costs nothing until a task really runs. The SDK's own retries
+are off: `ModelClient.complete` retries 408/409/429/5xx, timeouts and
+connection failures itself, with `[llm] retry_backoff` doubling (or the
+server's Retry-After), reporting each retry as a trace event, and never past
+the task's deadline. When retries are spent the run ends as an error result
+naming the reason.
+
+After the task starts nothing raises: every failure is in the result. Bounds:
+`max_steps` model turns, `task_timeout` wall-clock, `max_tokens_per_task`
+tokens, and the same failing tool call `REPEAT_LIMIT` times in a row.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Literal
+
+from localhb.agent.endpoint import (
+    Reply,
+    ToolCall,
+    backoff,
+    is_retryable,
+    resolve_endpoint,
+    retry_after_seconds,
+)
+from localhb.agent.prompting import (
+    context_message,
+    system_prompt,
+    task_messages,
+    wrap_tool_output,
+    zone_name,
+)
+from localhb.agent.tools import (
+    Outcome,
+    PathPolicy,
+    Toolbox,
+    ToolContext,
+    check_toolbox,
+    task_toolbox,
+)
+from localhb.agent.tools.base import short
+from localhb.agent.tools.memory import search
+from localhb.agent.tools.shell import command_env
+from localhb.config import Config, LLMConfig
+from localhb.core.errors import LLMError
+from localhb.core.redact import Redactor
+from localhb.core.results import (
+    ConditionResult,
+    EventKind,
+    Failure,
+    RunStats,
+    Status,
+    TaskResult,
+    ToolCallRecord,
+    TraceEvent,
+    TraceSink,
+    clip,
+    one_line,
+)
+from localhb.format.model import Task
+
+if TYPE_CHECKING:
+    import openai
+
+REPEAT_LIMIT = 3
+NUDGES = 1  # times a model that answers without finishing is reminded how to finish
+CHECK_MAX_STEPS = 8
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Clock:
+    """Time as the agent sees it; tests pass their own."""
+
+    now: Callable[[], datetime] = _utc_now
+    monotonic: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+
+
+# -- the endpoint --------------------------------------------------------------
+
+
+class OutOfTime(Exception):
+    """Internal: the task's deadline came while talking to the endpoint."""
+
+
+RetryHook = Callable[[str, int, float], None]
+
+
+class ModelClient:
+    """An OpenAI-compatible chat endpoint: the SDK client plus localhb's retry policy."""
+
+    def __init__(self, llm: LLMConfig, base_url: str, api_key: str) -> None:
+        import openai
+
+        self.llm = llm
+        self.base_url = base_url
+        self._client = openai.OpenAI(
+            base_url=base_url, api_key=api_key, max_retries=0, timeout=llm.request_timeout
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> ModelClient:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def complete(
+        self,
+        model: str,
+        messages: Sequence[Mapping[str, Any]],
+        tools: Sequence[Mapping[str, Any]],
+        *,
+        deadline: float,
+        clock: Clock,
+        on_retry: RetryHook,
+    ) -> Reply:
+        """One chat completion, retried as configured; LLMError or OutOfTime when it fails."""
+        import openai
+
+        attempt = 0
+        while True:
+            left = deadline - clock.monotonic()
+            if left <= 0:
+                raise OutOfTime
+            timeout = min(self.llm.request_timeout, left)
+            wait: float | None = None
+            try:
+                completion = self._client.chat.completions.create(
+                    model=model,
+                    messages=messages,  # type: ignore[arg-type]  # plain dicts of the right shape
+                    tools=tools,  # type: ignore[arg-type]
+                    timeout=timeout,
+                )
+                return _read_reply(completion)
+            except openai.APIStatusError as exc:
+                retryable = is_retryable(exc.status_code)
+                reason = f"HTTP {exc.status_code} from {self.base_url}: {_message(exc)}"
+                wait = retry_after_seconds(exc.response.headers)
+            except openai.APITimeoutError:
+                if timeout < self.llm.request_timeout:
+                    raise OutOfTime from None
+                retryable, reason = True, f"no answer from {self.base_url} within {timeout:g}s"
+            except openai.APIConnectionError as exc:
+                cause = exc.__cause__ or exc
+                retryable = True
+                reason = f"cannot reach {self.base_url}: {type(cause).__name__}: {cause}"
+            except LLMError:
+                raise
+            except Exception as exc:  # the SDK fails on some garbage bodies with plain errors
+                retryable = False
+                reason = f"unreadable reply from {self.base_url}: {type(exc).__name__}: {exc}"
+            if not retryable or attempt >= self.llm.max_retries:
+                tries = f" (gave up after {attempt + 1} attempts)" if attempt else ""
+                raise LLMError(one_line(reason, 300) + tries)
+            delay = backoff(attempt, self.llm.retry_backoff, wait)
+            if clock.monotonic() + delay >= deadline:
+                raise OutOfTime
+            attempt += 1
+            on_retry(reason, attempt, delay)
+            clock.sleep(delay)
+
+
+def _read_reply(completion: Any) -> Reply:
+    try:
+        message = completion.choices[0].message
+        calls = tuple(
+            ToolCall(c.id or f"call_{i}", c.function.name, c.function.arguments or "")
+            for i, c in enumerate(message.tool_calls or ())
+            if getattr(c, "function", None) is not None
+        )
+        usage = completion.usage
+        return Reply(
+            text=message.content or "",
+            calls=calls,
+            prompt_tokens=usage.prompt_tokens if usage else None,
+            completion_tokens=usage.completion_tokens if usage else None,
+        )
+    except (AttributeError, IndexError, TypeError, KeyError):
+        sample = one_line(str(completion), 120)
+        raise LLMError(f"the endpoint's reply is not a chat completion: {sample}") from None
+
+
+def _message(exc: openai.APIStatusError) -> str:
+    body = exc.body
+    if isinstance(body, dict) and isinstance(body.get("message"), str):
+        return str(body["message"])
+    return exc.message
+
+
+def connect(llm: LLMConfig, env: Mapping[str, str] | None = None) -> ModelClient:
+    """A client for `[llm]`; raises MissingAPIKey before anything is sent."""
+    base_url, key = resolve_endpoint(llm, os.environ if env is None else env)
+    return ModelClient(llm, base_url, key)
+
+
+# -- the loop ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _End:
+    """How a loop ended: a finishing call, plain text, or a failure."""
+
+    arguments: Mapping[str, Any] = field(default_factory=dict)
+    text: str = ""
+    failure: Failure | None = None
+    reason: str = ""
+    via: Literal["call", "text", "failure"] = "call"
+
+
+class _Run:
+    """The state of one run: messages, counters, records and bounds."""
+
+    def __init__(
+        self,
+        task: Task,
+        config: Config,
+        client: ModelClient,
+        *,
+        toolbox: Toolbox,
+        model: str,
+        condition: bool,
+        on_event: TraceSink | None,
+        clock: Clock,
+        env: Mapping[str, str],
+        heartbeat_file: Path | None,
+    ) -> None:
+        self.task, self.config, self.client, self.toolbox = task, config, client, toolbox
+        self.model, self.condition, self.clock = model, condition, clock
+        self.sink = on_event
+        llm = config.llm
+        self.redact = Redactor.from_env(env, extra_names=(llm.api_key_env, "OPENAI_API_KEY"))
+        self.started_at = clock.now().astimezone(UTC)
+        self.deadline = clock.monotonic() + config.agent.task_timeout.total_seconds()
+        workspace = config.agent.workspace
+        workspace.mkdir(parents=True, exist_ok=True)
+        protected = [heartbeat_file or config.heartbeat.file, config.state_db]
+        if config.path is not None:
+            protected.append(config.path)
+        self.paths = PathPolicy.build(workspace, config.tools.allowed_directories, protected)
+        self.tz = config.tz()
+        self.ctx = ToolContext(
+            paths=self.paths,
+            config=config.tools,
+            tz=self.tz,
+            task_id=task.id,
+            env=command_env(env, (llm.api_key_env, "OPENAI_API_KEY")),
+            now=clock.now,
+            time_left=self.time_left,
+        )
+        self.messages: list[dict[str, Any]] = []
+        self.steps = 0
+        self.prompt_tokens = 0
+        self.completion_tokens = 0
+        self.budget_used = 0
+        self.records: list[ToolCallRecord] = []
+        self.errors: list[str] = []
+        self._failing: tuple[str, int] = ("", 0)
+
+    def time_left(self) -> float:
+        return self.deadline - self.clock.monotonic()
+
+    def emit(self, kind: EventKind, **fields: Any) -> None:
+        if self.sink is None:
+            return
+        for name in ("text", "detail"):
+            if name in fields:
+                fields[name] = self.redact(fields[name])
+        self.sink(TraceEvent(kind=kind, task_id=self.task.id, step=self.steps, **fields))
+
+    def open(self, system: str) -> None:
+        limit = self.config.agent.memory_snippets
+        query = f"{self.task.title}\n{self.task.text}"
+        try:
+            snippets = search(self.paths, query, limit) if limit else []
+        except OSError as exc:  # unreadable memory costs the context, not the run
+            snippets = []
+            self.errors.append(f"memory not searched: {exc}")
+        now = self.clock.now().astimezone(self.tz)
+        context = context_message(now, zone_name(self.tz), self.paths.workspace, snippets)
+        for message in task_messages(system, self.task, context, condition=self.condition):
+            self.messages.append({**message, "content": self.redact(message["content"])})
+        what = "checking condition of" if self.condition else "running"
+        self.emit(
+            EventKind.START,
+            text=f"{what} {self.task.id} ({self.task.title}) with {self.model} "
+            f"at {self.client.base_url}",
+        )
+
+    def loop(self, finish: str, max_steps: int) -> _End:
+        nudges = 0
+        while True:
+            if self.steps >= max_steps:
+                return self.fail(
+                    Failure.MAX_STEPS,
+                    f"step limit reached: {max_steps} model turns without {finish}",
+                )
+            try:
+                reply = self.client.complete(
+                    self.model,
+                    self.messages,
+                    self.toolbox.schemas(),
+                    deadline=self.deadline,
+                    clock=self.clock,
+                    on_retry=self.on_retry,
+                )
+            except OutOfTime:
+                return self.timed_out()
+            except LLMError as exc:
+                return self.fail(Failure.LLM, self.redact(exc.reason))
+            self.steps += 1
+            self.count(reply)
+            self.messages.append(_assistant_message(reply))
+            if reply.text.strip() and reply.calls:
+                self.emit(EventKind.MODEL, text=one_line(reply.text, 160))
+            if not reply.calls:
+                if reply.text.strip() and finish == "complete_task":
+                    return _End(text=reply.text, via="text")
+                if nudges < NUDGES:
+                    nudges += 1
+                    said = "You answered in text." if reply.text.strip() else "You said nothing."
+                    self.messages.append(
+                        {"role": "user", "content": f"{said} Finish by calling {finish}."}
+                    )
+                    continue
+                return self.fail(Failure.NO_ANSWER, f"the model ended without calling {finish}")
+            end = self.run_calls(reply.calls, finish)
+            if end is not None:
+                return end
+            if self.time_left() <= 0:
+                return self.timed_out()
+            budget = self.config.agent.max_tokens_per_task
+            if self.budget_used > budget:
+                return self.fail(
+                    Failure.MAX_TOKENS,
+                    f"token limit reached: {self.budget_used:,} of {budget:,} tokens used",
+                )
+
+    def run_calls(self, calls: Sequence[ToolCall], finish: str) -> _End | None:
+        finished: Mapping[str, Any] | None = None
+        for n, call in enumerate(calls):
+            if finished is not None:  # the task is over: later calls in the reply never run
+                names = ", ".join(c.name for c in calls[n:])
+                self.errors.append(one_line(f"ignored calls after {finish}: {names}", 300))
+                break
+            started = self.clock.monotonic()
+            outcome = self.toolbox.call(call.name, call.arguments, self.ctx)
+            seconds = self.clock.monotonic() - started
+            content = self.redact(outcome.content) or "ok"
+            self.record(call, outcome, content, seconds)
+            if outcome.ok and call.name == finish:
+                finished = outcome.arguments
+                content = "received"
+            self.messages.append(
+                {
+                    "role": "tool",
+                    "tool_call_id": call.id,
+                    "content": wrap_tool_output(call.name, outcome.status.value, content),
+                }
+            )
+            if self.repeated(call, outcome):
+                return self.fail(
+                    Failure.REPEATED_CALL,
+                    f"the same failing call was made {REPEAT_LIMIT} times in a row: "
+                    f"{call.name}({self.redact(short(call.arguments, 120))})",
+                )
+        if finished is not None:
+            return _End(arguments=finished)
+        return None
+
+    def record(self, call: ToolCall, outcome: Outcome, content: str, seconds: float) -> None:
+        arguments = self.redact(_short_arguments(outcome.arguments, call.arguments))
+        detail = one_line(content, 160)
+        if not outcome.ok:
+            self.errors.append(one_line(f"{call.name}: {content}", 300))
+        self.records.append(
+            ToolCallRecord(self.steps, call.name, arguments, outcome.status.value, detail, seconds)
+        )
+        self.emit(
+            EventKind.TOOL,
+            tool=call.name,
+            text=arguments,
+            outcome=outcome.status.value,
+            detail=detail,
+            seconds=seconds,
+        )
+
+    def repeated(self, call: ToolCall, outcome: Outcome) -> bool:
+        if outcome.ok:
+            self._failing = ("", 0)
+            return False
+        signature = f"{call.name}\x00{_canonical(call.arguments)}"
+        previous, count = self._failing
+        count = count + 1 if signature == previous else 1
+        self._failing = (signature, count)
+        return count >= REPEAT_LIMIT
+
+    def count(self, reply: Reply) -> None:
+        if reply.prompt_tokens is not None:
+            self.prompt_tokens += reply.prompt_tokens
+        if reply.completion_tokens is not None:
+            self.completion_tokens += reply.completion_tokens
+        # An endpoint that reports nothing still spends: estimate at 4 characters a token.
+        prompt = reply.prompt_tokens
+        if prompt is None:
+            prompt = len(json.dumps(self.messages, ensure_ascii=False)) // 4
+        completion = reply.completion_tokens
+        if completion is None:
+            completion = (len(reply.text) + sum(len(c.arguments) for c in reply.calls)) // 4
+        self.budget_used += prompt + completion
+
+    def on_retry(self, reason: str, attempt: int, delay: float) -> None:
+        limit = self.config.llm.max_retries
+        self.emit(EventKind.RETRY, text=f"retry {attempt}/{limit} in {delay:.2g}s: {reason}")
+
+    def timed_out(self) -> _End:
+        limit = self.config.agent.task_timeout.total_seconds()
+        return self.fail(Failure.TIMEOUT, f"task timeout reached: {limit:g}s")
+
+    def fail(self, failure: Failure, reason: str) -> _End:
+        self.errors.append(reason)
+        return _End(failure=failure, reason=reason, via="failure")
+
+    def stats(self, failure: Failure | None) -> RunStats:
+        return RunStats(
+            model=self.model,
+            prompt_tokens=self.prompt_tokens,
+            completion_tokens=self.completion_tokens,
+            steps=self.steps,
+            tool_calls=tuple(self.records),
+            errors=tuple(self.errors),
+            started_at=self.started_at,
+            completed_at=self.clock.now().astimezone(UTC),
+            failure=failure,
+        )
+
+
+def _assistant_message(reply: Reply) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": reply.text or None}
+    if reply.calls:
+        message["tool_calls"] = [
+            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+            for c in reply.calls
+        ]
+    return message
+
+
+def _canonical(raw: str) -> str:
+    try:
+        return json.dumps(json.loads(raw), sort_keys=True)
+    except ValueError:
+        return raw.strip()
+
+
+def _short_arguments(parsed: Mapping[str, Any], raw: str) -> str:
+    if not parsed:
+        return short(raw, 120) if raw.strip() not in ("", "{}") else ""
+    return ", ".join(f"{k}={short(v, 60)}" for k, v in parsed.items())
+
+
+def run_task(
+    task: Task,
+    config: Config,
+    *,
+    client: ModelClient | None = None,
+    on_event: TraceSink | None = None,
+    clock: Clock | None = None,
+    env: Mapping[str, str] | None = None,
+    heartbeat_file: Path | None = None,
+) -> TaskResult:
+    """Carry out `task` now, with every tool, until `complete_task` or a bound.
+
+    Raises only before the task starts: MissingAPIKey (no client given and no
+    key) or ConfigError (`[llm] system_prompt` unreadable). `heartbeat_file`
+    (default `[heartbeat] file`) is readable but never writable by the tools.
+    """
+    run, end = _conduct(task, config, False, client, on_event, clock, env, heartbeat_file)
+    result = _task_result(run, end)
+    run.emit(EventKind.FINISH, outcome=result.status.value, text=result.summary)
+    return result
+
+
+def _conduct(
+    task: Task,
+    config: Config,
+    condition: bool,
+    client: ModelClient | None,
+    on_event: TraceSink | None,
+    clock: Clock | None,
+    env: Mapping[str, str] | None,
+    heartbeat_file: Path | None,
+) -> tuple[_Run, _End]:
+    """One loop: a task with every tool, or a condition check with read-only ones."""
+    env = os.environ if env is None else env
+    system = system_prompt(config.llm, condition=condition, source=config.path)
+    own = client is None
+    client = client or connect(config.llm, env)
+    try:
+        run = _Run(
+            task,
+            config,
+            client,
+            toolbox=check_toolbox(config.tools) if condition else task_toolbox(config.tools),
+            model=(config.llm.condition_model if condition else None) or config.llm.model,
+            condition=condition,
+            on_event=on_event,
+            clock=clock or Clock(),
+            env=env,
+            heartbeat_file=heartbeat_file,
+        )
+        run.open(system)
+        if condition:
+            end = run.loop("report_condition", min(CHECK_MAX_STEPS, config.agent.max_steps))
+        else:
+            end = run.loop("complete_task", config.agent.max_steps)
+    finally:
+        if own:
+            client.close()
+    return run, end
+
+
+def _task_result(run: _Run, end: _End) -> TaskResult:
+    redact = run.redact
+    if end.via == "failure":
+        status, summary, notes = Status.ERROR, end.reason, ""
+    elif end.via == "text":
+        status, summary = Status.OK, one_line(end.text)
+        notes = clip(end.text) if summary != end.text.strip() else ""
+    else:
+        raw = str(end.arguments.get("status", "ok")).strip().lower()
+        status = Status(raw) if raw in {s.value for s in Status} else Status.ERROR
+        summary = one_line(str(end.arguments.get("summary", ""))) or "(no summary)"
+        notes = clip(str(end.arguments.get("notes", "")))
+    failure = end.failure or (Failure.MODEL if status is Status.ERROR else None)
+    return TaskResult(
+        task_id=run.task.id,
+        status=status,
+        summary=one_line(redact(summary)),
+        notes=redact(notes),
+        stats=run.stats(failure),
+    )
+
+
+def check_condition(
+    task: Task,
+    config: Config,
+    *,
+    client: ModelClient | None = None,
+    on_event: TraceSink | None = None,
+    clock: Clock | None = None,
+    env: Mapping[str, str] | None = None,
+    heartbeat_file: Path | None = None,
+) -> ConditionResult:
+    """Decide with read-only tools whether `task`'s condition holds now.
+
+    Uses `[llm] condition_model` when set. At most `CHECK_MAX_STEPS` turns (or
+    `max_steps` if lower). A failed check is `error` set and `met` False.
+    Raises only before the check starts, as `run_task` does.
+    """
+    run, end = _conduct(task, config, True, client, on_event, clock, env, heartbeat_file)
+    if end.via == "failure":
+        met, evidence, error = False, "", end.reason
+    else:
+        met = bool(end.arguments.get("met", False))
+        evidence, error = one_line(run.redact(str(end.arguments.get("evidence", "")))), None
+    result = ConditionResult(
+        task_id=task.id,
+        met=met,
+        evidence=evidence,
+        error=error,
+        stats=run.stats(end.failure),
+    )
+    run.emit(EventKind.FINISH, outcome=result.outcome, text=evidence or (error or ""))
+    return result

@@ -1,0 +1,96 @@
+"""What the model is told: system prompt, the one task, short context, tool results.
+
+Pure text building, no I/O beyond reading the prompt templates, no clock (the
+caller passes `now`). Only the task being run is sent, never the rest of
+HEARTBEAT.md, so a prompt costs the same in a one-task file and a
+thousand-task one. Tool output is wrapped and labelled as untrusted data.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+from localhb.agent.tools.memory import Snippet
+from localhb.config import LLMConfig
+from localhb.core.errors import ConfigError
+from localhb.core.templates import read_template
+from localhb.format.model import Task
+
+SYSTEM_TEMPLATE = "system_prompt.md"
+CONDITION_TEMPLATE = "condition_prompt.md"
+_UNTRUSTED_OPEN = '<tool_output tool="{name}" status="{status}" trust="untrusted-data">'
+_UNTRUSTED_CLOSE = "</tool_output>"
+_CLOSE_TAG = re.compile(r"</\s*tool_output", re.IGNORECASE)  # data must not close its own fence
+
+
+def system_prompt(llm: LLMConfig, *, condition: bool = False, source: Path | None = None) -> str:
+    """The system prompt: `[llm] system_prompt` when set (tasks only), else the template."""
+    if condition:
+        return read_template(CONDITION_TEMPLATE).strip()
+    if llm.system_prompt is None:
+        return read_template(SYSTEM_TEMPLATE).strip()
+    try:
+        return llm.system_prompt.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        detail = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise ConfigError(
+            f"cannot read {llm.system_prompt}: {detail}", path=source, key="[llm] system_prompt"
+        ) from None
+
+
+def task_message(task: Task) -> str:
+    """The task alone: id, title, kind, and its block (fields, free text) exactly as written."""
+    lines = [
+        f"Task id: {task.id}",
+        f"Title: {task.title}",
+        f"Kind: {task.kind.value}",
+    ]
+    if task.condition:
+        lines.append(f"Condition: {task.condition}")
+    lines += ["", "The task as written in HEARTBEAT.md:", "```markdown", task.text.rstrip(), "```"]
+    return "\n".join(lines)
+
+
+def context_message(
+    now: datetime, zone_name: str, workspace: Path, snippets: Sequence[Snippet]
+) -> str:
+    """Short context: the local time, the workspace, and the most relevant memory."""
+    lines = [
+        "Context:",
+        f"- Now: {now:%Y-%m-%d %H:%M} ({now:%A}), time zone {zone_name} (UTC{now:%z})",
+        f"- Workspace (cwd for commands, base for relative paths): {workspace}",
+    ]
+    if snippets:
+        lines.append("- Memory that may be relevant (file:line):")
+        lines += [f"  - {s.cite}: {s.text}" for s in snippets]
+    return "\n".join(lines)
+
+
+def task_messages(
+    system: str, task: Task, context: str, *, condition: bool = False
+) -> list[dict[str, str]]:
+    """The opening messages of a run."""
+    ask = (
+        "Check whether this task's condition holds now, then call report_condition."
+        if condition
+        else "Carry out this task now, then call complete_task."
+    )
+    return [
+        {"role": "system", "content": system},
+        {"role": "user", "content": f"{task_message(task)}\n\n{context}\n\n{ask}"},
+    ]
+
+
+def wrap_tool_output(name: str, status: str, content: str) -> str:
+    """Tool output as the model sees it: fenced and labelled as data, not instructions."""
+    safe = _CLOSE_TAG.sub("<\\\\/tool_output", content)
+    head = _UNTRUSTED_OPEN.format(name=name, status=status)
+    return f"{head}\n{safe}\n{_UNTRUSTED_CLOSE}"
+
+
+def zone_name(tz: object) -> str:
+    key = getattr(tz, "key", None)
+    return str(key) if key else str(tz)

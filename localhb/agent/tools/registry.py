@@ -1,0 +1,163 @@
+"""The toolboxes a task and a condition check get, and calling a tool safely.
+
+`Toolbox.call` never raises for anything the model did: an unknown tool,
+arguments that are not JSON or do not fit the schema, a refusal, or a handler
+that fails are each an `Outcome` whose `content` tells the model what went
+wrong. `complete_task` and `report_condition` have no handler: the agent loop
+ends on them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from localhb.agent.tools.base import Tool, ToolContext, check_arguments, obj
+from localhb.agent.tools.files import EDIT_FILE, LIST_DIR, READ_FILE, WRITE_FILE
+from localhb.agent.tools.http import HTTP_GET, HTTP_REQUEST
+from localhb.agent.tools.memory import MEMORY_APPEND, MEMORY_SEARCH
+from localhb.agent.tools.shell import RUN_COMMAND, RUN_COMMAND_READ_ONLY
+from localhb.config import ToolsConfig
+from localhb.core.errors import ToolError
+
+STATUSES = ("ok", "partial", "skipped", "error")
+
+COMPLETE_TASK = Tool(
+    "complete_task",
+    "Finish the task. Call exactly once, when done or when you cannot go on.",
+    obj(
+        ("status", "summary"),
+        status={
+            "type": "string",
+            "enum": list(STATUSES),
+            "description": "ok: done. partial: some done, some needs a person. "
+            "skipped: nothing to do now. error: could not do it.",
+        },
+        summary={"type": "string", "description": "One line, under 200 characters."},
+        notes={"type": "string", "description": "Optional detail for the owner."},
+    ),
+)
+REPORT_CONDITION = Tool(
+    "report_condition",
+    "Finish the check: say whether the task's condition holds now, and why.",
+    obj(
+        ("met", "evidence"),
+        met={"type": "boolean"},
+        evidence={"type": "string", "description": "One line: what you saw."},
+    ),
+)
+
+
+class CallStatus(StrEnum):
+    OK = "ok"
+    ERROR = "error"  # the tool tried and failed
+    REFUSED = "refused"  # a safety policy said no
+    INVALID = "invalid"  # unknown tool or bad arguments
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What came of one tool call; `content` is what the model is told."""
+
+    name: str
+    status: CallStatus
+    content: str
+    arguments: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status is CallStatus.OK
+
+
+@dataclass(frozen=True, slots=True)
+class Toolbox:
+    tools: tuple[Tool, ...]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(t.name for t in self.tools)
+
+    def schemas(self) -> list[dict[str, Any]]:
+        return [t.schema() for t in self.tools]
+
+    def get(self, name: str) -> Tool | None:
+        return next((t for t in self.tools if t.name == name), None)
+
+    def call(self, name: str, raw_arguments: str, ctx: ToolContext) -> Outcome:
+        """Check and run one call. Control tools come back checked but not run."""
+        tool = self.get(name)
+        if tool is None:
+            return Outcome(
+                name,
+                CallStatus.INVALID,
+                f"error: there is no tool {name!r}; the tools are: {', '.join(self.names)}",
+            )
+        args, problem = parse_arguments(raw_arguments)
+        if problem:
+            return Outcome(name, CallStatus.INVALID, f"error: {problem}")
+        checked, problems = check_arguments(tool.parameters, args)
+        if problems:
+            expected = json.dumps(tool.parameters.get("properties", {}), separators=(",", ":"))
+            return Outcome(
+                name,
+                CallStatus.INVALID,
+                f"error: invalid arguments for {name}: {'; '.join(problems)}. "
+                f"Expected arguments: {expected}",
+                args,
+            )
+        if tool.run is None:
+            return Outcome(name, CallStatus.OK, "", checked)
+        try:
+            return Outcome(name, CallStatus.OK, tool.run(ctx, checked), checked)
+        except ToolError as exc:
+            status = CallStatus.REFUSED if exc.refused else CallStatus.ERROR
+            text = str(exc) if exc.refused else f"error: {exc}"
+            return Outcome(name, status, text, checked)
+        except Exception as exc:  # any failure inside a tool is the model's to hear about
+            return Outcome(
+                name,
+                CallStatus.ERROR,
+                f"error: {name} failed: {type(exc).__name__}: {exc}",
+                checked,
+            )
+
+
+def parse_arguments(raw: str) -> tuple[dict[str, Any], str]:
+    """The JSON object in `raw` ("" counts as {}), or a sentence saying what is wrong."""
+    if not raw.strip():
+        return {}, ""
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        return {}, (
+            f"the arguments are not valid JSON ({exc.msg} at character {exc.pos}); "
+            "send a single JSON object"
+        )
+    if not isinstance(value, dict):
+        return {}, f"the arguments must be a JSON object, not {type(value).__name__}"
+    return value, ""
+
+
+def task_toolbox(config: ToolsConfig) -> Toolbox:
+    """Everything a task may use; disabled families are left out."""
+    tools = [READ_FILE, WRITE_FILE, EDIT_FILE, LIST_DIR]
+    if config.shell.enabled:
+        tools.append(RUN_COMMAND)
+    if config.http.enabled:
+        tools.append(HTTP_REQUEST)
+    tools += [MEMORY_SEARCH, MEMORY_APPEND, COMPLETE_TASK]
+    return Toolbox(tuple(tools))
+
+
+def check_toolbox(config: ToolsConfig) -> Toolbox:
+    """The read-only tools of a condition check."""
+    tools = [READ_FILE, LIST_DIR, MEMORY_SEARCH]
+    if config.http.enabled:
+        tools.append(HTTP_GET)
+    if config.shell.enabled and config.shell.read_only:
+        tools.append(RUN_COMMAND_READ_ONLY)
+    tools.append(REPORT_CONDITION)
+    return Toolbox(tuple(tools))

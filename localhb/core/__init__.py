@@ -1,0 +1,1 @@
+"""The bottom layer: errors, typed results, redaction, templates, processes. Stdlib only."""

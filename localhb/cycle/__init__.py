@@ -1,0 +1,1 @@
+"""One heartbeat cycle: read the workspace, run what is due, write back."""

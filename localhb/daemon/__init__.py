@@ -1,0 +1,1 @@
+"""The long-running daemon: its loop, its process files and its status."""

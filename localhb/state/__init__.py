@@ -1,0 +1,1 @@
+"""What persists: the ledger, health files, the idle cache, logs and atomic file writes."""

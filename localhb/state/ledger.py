@@ -1,0 +1,765 @@
+"""The task ledger: one SQLite file (`$LOCALHB_HOME/state.db`) recording every run.
+
+    runs           one row per run; UNIQUE (task_id, slot, kind, attempt) among
+                   runs that are not `abandoned` (a partial unique index)
+    task_events    append-only history of every state a run entered
+    task_snapshot  per task: current state, last finished slot, failures in a row
+    cycles, skips  what each heartbeat cycle did, and why cycles were skipped
+
+A run is born `queued`, becomes `running`, and ends in exactly one terminal
+state. The allowed moves live in the `run_transitions` table and two triggers
+refuse anything else, so even raw SQL cannot rewrite a finished run:
+
+    queued  -> running | skipped | abandoned
+    running -> ok | partial | skipped | error | timeout | abandoned
+
+Every write is one `BEGIN IMMEDIATE` transaction that also appends the event
+and updates the snapshot. Time is always passed in (`now`, aware); nothing
+here reads the clock. docs/ledger-and-health.md describes it for people.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from localhb.core.errors import LedgerError
+from localhb.state.schema import ALLOWED, CYCLE_OUTCOMES, KINDS, MIGRATIONS, TERMINAL
+
+__all__ = [
+    "ALLOWED",
+    "CYCLE_OUTCOMES",
+    "KINDS",
+    "MIGRATIONS",
+    "TERMINAL",
+    "Cycle",
+    "Event",
+    "Ledger",
+    "RunRef",
+    "RunRow",
+    "SkipCount",
+    "Snapshot",
+    "process_alive",
+    "slot_key",
+]
+
+BUSY_TIMEOUT_MS = 10_000
+_RESETS = frozenset({"ok", "partial", "skipped"})  # consecutive_failures back to 0
+_FAILS = frozenset({"error", "timeout"})  # consecutive_failures + 1
+
+
+# --- values -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RunRef:
+    """A run this process claimed; hand it back to `finish`."""
+
+    id: int
+    task_id: str
+    slot: str
+    kind: str
+    attempt: int
+    started_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RunRow:
+    """One row of `runs`, as stored. `completed_at` is None while it runs."""
+
+    id: int
+    task_id: str
+    slot: str
+    kind: str
+    attempt: int
+    state: str
+    status: str | None
+    summary: str | None
+    notes: str | None
+    started_at: datetime
+    completed_at: datetime | None
+    lease_expires_at: datetime | None
+    pid: int | None
+    host: str | None
+    prompt_tokens: int
+    completion_tokens: int
+    steps: int
+    tool_calls: int
+    duration: float | None
+    error: str | None
+    result_json: str | None
+
+    @property
+    def ref(self) -> RunRef:
+        return RunRef(self.id, self.task_id, self.slot, self.kind, self.attempt, self.started_at)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            out[f.name] = _iso(value) if isinstance(value, datetime) else value
+        out.pop("result_json")
+        out["result"] = json.loads(self.result_json) if self.result_json else None
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """What the ledger knows about one task now.
+
+    `state` is the state of its latest run (None before any). `last_slot`,
+    `last_status` and `last_run_at` (completion time) describe the latest run
+    that *finished*; an abandoned run leaves `last_slot` alone, so the slot is
+    due again.
+    """
+
+    task_id: str
+    state: str | None
+    last_run_id: int | None
+    last_slot: str | None
+    last_status: str | None
+    last_run_at: datetime | None
+    first_seen: datetime
+    consecutive_failures: int
+    updated_at: datetime
+
+    @property
+    def last_slot_at(self) -> datetime | None:
+        """`last_slot` as an instant, or None when it is absent or a fixed string."""
+        if self.last_slot is None:
+            return None
+        try:
+            return _parse(self.last_slot)
+        except ValueError:
+            return None
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One row of the append-only `task_events` history."""
+
+    id: int
+    task_id: str
+    run_id: int | None
+    state: str
+    at: datetime
+    detail: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Cycle:
+    id: int
+    started_at: datetime
+    completed_at: datetime
+    outcome: str
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class SkipCount:
+    reason: str
+    count: int
+    last_at: datetime
+
+
+# --- time ---------------------------------------------------------------------------
+
+
+def _utc(dt: datetime, what: str = "now") -> datetime:
+    if dt.tzinfo is None or dt.utcoffset() is None:
+        raise ValueError(f"{what} must be timezone-aware, got {dt!r}")
+    return dt.astimezone(UTC)
+
+
+def _ts(dt: datetime, what: str = "now") -> str:
+    """A fixed-width UTC stamp that sorts as text: 2024-01-15T14:00:00.000000Z."""
+    return _utc(dt, what).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _iso(dt: datetime) -> str:
+    return dt.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _parse(text: str) -> datetime:
+    dt = datetime.fromisoformat(text)
+    if dt.tzinfo is None:
+        raise ValueError(f"not an aware timestamp: {text!r}")
+    return dt.astimezone(UTC)
+
+
+def _opt_parse(text: str | None) -> datetime | None:
+    return None if text is None else _parse(text)
+
+
+def slot_key(slot: datetime | str) -> str:
+    """The stored text of a slot: an instant as `2024-01-15T14:00:00Z`, a string as is."""
+    if isinstance(slot, datetime):
+        return _iso(_utc(slot, "slot"))
+    if not slot or slot != slot.strip():
+        raise ValueError(f"a slot string must be non-empty without outer spaces, got {slot!r}")
+    return slot
+
+
+def process_alive(pid: int, host: str) -> bool:
+    """Whether `pid` still runs, for `abandon_stale`; True when `host` is another machine."""
+    if host != socket.gethostname():
+        return True
+    from localhb.core.proc import process_running
+
+    return process_running(pid)  # a zombie (exited, not yet reaped) counts as gone
+
+
+# --- the ledger ---------------------------------------------------------------------
+
+
+class _Taken(Exception):
+    """Internal: the slot already has a run; roll back and return None."""
+
+
+class Ledger:
+    """A connection to state.db. Use `Ledger.open(path)`, ideally as a context manager.
+
+    One instance may be shared by threads: every call takes an internal lock.
+    Several processes may share the file: writes serialise on SQLite's lock.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, path: Path, host: str) -> None:
+        self._conn = conn
+        self.path = path
+        self.host = host
+        self._lock = threading.RLock()
+
+    # -- lifecycle --
+    @classmethod
+    def open(cls, path: Path, *, host: str | None = None) -> Ledger:
+        """Open (creating it and its parent directories) and run pending migrations."""
+        path = Path(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise LedgerError(f"{path}: cannot create its directory: {exc.strerror}") from None
+        try:
+            conn = sqlite3.connect(
+                path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+            )
+        except sqlite3.Error as exc:
+            raise LedgerError(f"{path}: cannot open the state database: {exc}") from None
+        ledger = cls(conn, path, host if host is not None else socket.gethostname())
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = FULL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            ledger._migrate()
+        except sqlite3.Error as exc:
+            conn.close()
+            raise LedgerError(f"{path}: not a usable localhb state database: {exc}") from None
+        except BaseException:
+            conn.close()
+            raise
+        return ledger
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One BEGIN IMMEDIATE ... COMMIT; rolled back on any exception."""
+        with self._lock:
+            conn = self._conn
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise LedgerError(f"{self.path}: cannot start a write: {exc}") from None
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            try:
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                conn.execute("ROLLBACK")
+                raise LedgerError(f"{self.path}: commit failed: {exc}") from None
+
+    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            try:
+                return list(self._conn.execute(sql, params))
+            except sqlite3.Error as exc:
+                raise LedgerError(f"{self.path}: {exc}") from None
+
+    def _migrate(self) -> None:
+        conn = self._conn
+        (version,) = conn.execute("PRAGMA user_version").fetchone()
+        if version > len(MIGRATIONS):
+            raise LedgerError(
+                f"{self.path}: schema version {version} is newer than this localhb knows "
+                f"({len(MIGRATIONS)}); upgrade localhb"
+            )
+        if version == len(MIGRATIONS):
+            return
+        with self._write() as c:
+            c.execute(
+                "CREATE TABLE IF NOT EXISTS _migrations ("
+                " name TEXT PRIMARY KEY,"
+                " applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')))"
+            )
+            done = {name for (name,) in c.execute("SELECT name FROM _migrations")}
+            for number, (name, statements) in enumerate(MIGRATIONS, start=1):
+                if name not in done:
+                    for sql in statements:
+                        c.execute(sql)
+                    c.execute("INSERT INTO _migrations (name) VALUES (?)", (name,))
+                c.execute(f"PRAGMA user_version = {number}")
+
+    def migrations(self) -> list[str]:
+        """The names of the applied migrations, in order."""
+        return [n for (n,) in self._read("SELECT name FROM _migrations ORDER BY rowid")]
+
+    # -- tasks --
+    def see_tasks(self, task_ids: Iterable[str], now: datetime) -> list[str]:
+        """Record `first_seen = now` for ids the ledger has not met; returns those ids."""
+        ids = list(dict.fromkeys(task_ids))
+        stamp = _ts(now)
+        known = {t for (t,) in self._read("SELECT task_id FROM task_snapshot")}
+        new = [t for t in ids if t not in known]
+        if not new:
+            return []
+        with self._write() as c:
+            added = []
+            for task_id in new:
+                cur = c.execute(
+                    "INSERT OR IGNORE INTO task_snapshot (task_id, first_seen, updated_at)"
+                    " VALUES (?, ?, ?)",
+                    (task_id, stamp, stamp),
+                )
+                if cur.rowcount:
+                    added.append(task_id)
+        return added
+
+    def retire(self, task_ids: Iterable[str]) -> list[str]:
+        """Forget the snapshots of tasks that left the file's Pending sections.
+
+        A task written again later is then new: its `first_seen` starts over,
+        so a one-time task re-added under the same title runs again. Runs and
+        events stay. A task with a run in progress is kept.
+        """
+        ids = list(dict.fromkeys(task_ids))
+        if not ids:
+            return []
+        gone: list[str] = []
+        with self._write() as c:
+            for task_id in ids:
+                cur = c.execute(
+                    "DELETE FROM task_snapshot WHERE task_id = ? AND state IS NOT 'running'",
+                    (task_id,),
+                )
+                if cur.rowcount:
+                    gone.append(task_id)
+        return gone
+
+    def finished_run(
+        self, task_id: str, slot: datetime | str, kind: str, attempt: int
+    ) -> RunRow | None:
+        """The run that already ended for this (task, slot, kind, attempt), if any."""
+        rows = self._read(
+            f"SELECT {_RUN_COLS} FROM runs WHERE task_id = ? AND slot = ? AND kind = ?"
+            " AND attempt = ? AND state NOT IN ('abandoned', 'queued', 'running')"
+            " ORDER BY id DESC LIMIT 1",
+            (task_id, slot_key(slot), kind, attempt),
+        )
+        return _run(rows[0]) if rows else None
+
+    def snapshot(self, task_id: str) -> Snapshot | None:
+        rows = self._read(f"SELECT {_SNAP_COLS} FROM task_snapshot WHERE task_id = ?", (task_id,))
+        return _snapshot(rows[0]) if rows else None
+
+    def snapshots(self) -> dict[str, Snapshot]:
+        rows = self._read(f"SELECT {_SNAP_COLS} FROM task_snapshot ORDER BY task_id")
+        return {r[0]: _snapshot(r) for r in rows}
+
+    # -- runs --
+    def claim(
+        self,
+        task_id: str,
+        slot: datetime | str,
+        kind: str,
+        now: datetime,
+        lease: timedelta,
+        pid: int,
+        *,
+        attempt: int = 1,
+    ) -> RunRef | None:
+        """Start a run of `task_id` for `slot`: queued then running, in one transaction.
+
+        Returns None when that (task, slot, kind, attempt) already has a run that
+        is not abandoned: another process got there first, or it already ran.
+        """
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+        if attempt < 1:
+            raise ValueError(f"attempt must be at least 1, got {attempt}")
+        if lease <= timedelta(0):
+            raise ValueError(f"lease must be positive, got {lease}")
+        if not task_id:
+            raise ValueError("task_id must not be empty")
+        key = slot_key(slot)
+        started = _utc(now)
+        stamp = _ts(now)
+        expires = _ts(started + lease)
+        try:
+            with self._write() as c:
+                if c.execute(
+                    "SELECT 1 FROM runs WHERE task_id = ? AND slot = ? AND kind = ?"
+                    " AND attempt = ? AND state != 'abandoned'",
+                    (task_id, key, kind, attempt),
+                ).fetchone():
+                    raise _Taken
+                _ensure_snapshot(c, task_id, stamp)
+                try:
+                    cur = c.execute(
+                        "INSERT INTO runs (task_id, slot, kind, attempt, state, started_at,"
+                        " lease_expires_at, pid, host) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?)",
+                        (task_id, key, kind, attempt, stamp, expires, pid, self.host),
+                    )
+                except sqlite3.IntegrityError as exc:
+                    if "UNIQUE" in str(exc):
+                        raise _Taken from None
+                    raise
+                run_id = cur.lastrowid
+                assert run_id is not None
+                detail = {"slot": key, "kind": kind, "attempt": attempt}
+                _event(c, task_id, run_id, "queued", stamp, detail)
+                c.execute("UPDATE runs SET state = 'running' WHERE id = ?", (run_id,))
+                lease_detail = {"pid": pid, "host": self.host, "lease_expires_at": expires}
+                _event(c, task_id, run_id, "running", stamp, lease_detail)
+                c.execute(
+                    "UPDATE task_snapshot SET state = 'running', last_run_id = ?, updated_at = ?"
+                    " WHERE task_id = ?",
+                    (run_id, stamp, task_id),
+                )
+        except _Taken:
+            return None
+        except sqlite3.Error as exc:
+            raise LedgerError(f"{self.path}: cannot claim {task_id} {key}: {exc}") from None
+        return RunRef(run_id, task_id, key, kind, attempt, started)
+
+    def extend_lease(self, run: RunRef, now: datetime, lease: timedelta) -> None:
+        """Push a running run's lease to `now + lease` (a long run that is still alive)."""
+        expires = _ts(_utc(now) + lease)
+        with self._write() as c:
+            cur = c.execute(
+                "UPDATE runs SET lease_expires_at = ? WHERE id = ? AND state = 'running'",
+                (expires, run.id),
+            )
+            if cur.rowcount != 1:
+                raise LedgerError(f"{self.path}: run {run.id} of {run.task_id} is not running")
+
+    def finish(
+        self,
+        run: RunRef,
+        status: str,
+        now: datetime,
+        result: Mapping[str, Any] | None = None,
+    ) -> RunRow:
+        """End `run` in terminal state `status`, recording what `result` reports.
+
+        `result` is a result's `to_dict()` (TaskResult or ConditionResult):
+        summary/evidence, notes, status/outcome, token counts, steps, tool calls,
+        seconds, errors. Raises LedgerError when the run already ended.
+        """
+        if status not in TERMINAL:
+            raise ValueError(f"status must be one of {sorted(TERMINAL)}, got {status!r}")
+        stamp = _ts(now)
+        try:
+            with self._write() as c:
+                self._transition(c, run.id, status, stamp, _columns(result or {}, status))
+        except sqlite3.Error as exc:
+            raise LedgerError(f"{self.path}: cannot finish run {run.id}: {exc}") from None
+        row = self.run(run.id)
+        assert row is not None
+        return row
+
+    def abandon_stale(
+        self, now: datetime, pid_alive: Callable[[int, str], bool] = process_alive
+    ) -> list[RunRef]:
+        """Zombie cleanup: end as `abandoned` every unfinished run whose lease has
+        expired, or whose process on this host is gone. Returns those runs."""
+        stamp = _ts(now)
+        out: list[RunRef] = []
+        try:
+            with self._write() as c:
+                rows = c.execute(
+                    f"SELECT {_RUN_COLS} FROM runs WHERE state IN ('queued', 'running') ORDER BY id"
+                ).fetchall()
+                for raw in rows:
+                    row = _run(raw)
+                    reason = None
+                    if row.lease_expires_at is not None and row.lease_expires_at <= _utc(now):
+                        reason = f"lease expired at {_iso(row.lease_expires_at)}"
+                    elif (
+                        row.pid is not None
+                        and row.host == self.host
+                        and not pid_alive(row.pid, row.host)
+                    ):
+                        reason = f"process {row.pid} on {row.host} is gone"
+                    if reason is not None:
+                        out.append(self._abandon(c, row, reason, stamp))
+        except sqlite3.Error as exc:
+            raise LedgerError(f"{self.path}: zombie cleanup failed: {exc}") from None
+        return out
+
+    def _abandon(self, c: sqlite3.Connection, row: RunRow, reason: str, stamp: str) -> RunRef:
+        cols = {"error": reason, "summary": f"abandoned: {reason}"}
+        self._transition(c, row.id, "abandoned", stamp, cols)
+        return row.ref
+
+    def abandon_own(self, pid: int, now: datetime, reason: str) -> list[RunRef]:
+        """End as `abandoned` every unfinished run that process `pid` on this host
+        started (a daemon stopping before its tasks finished). Returns those runs."""
+        stamp = _ts(now)
+        out: list[RunRef] = []
+        try:
+            with self._write() as c:
+                rows = c.execute(
+                    f"SELECT {_RUN_COLS} FROM runs WHERE state IN ('queued', 'running')"
+                    " AND pid = ? AND host = ? ORDER BY id",
+                    (pid, self.host),
+                ).fetchall()
+                for raw in rows:
+                    out.append(self._abandon(c, _run(raw), reason, stamp))
+        except sqlite3.Error as exc:
+            raise LedgerError(f"{self.path}: cannot abandon the runs of {pid}: {exc}") from None
+        return out
+
+    def _transition(
+        self, c: sqlite3.Connection, run_id: int, state: str, stamp: str, cols: dict[str, Any]
+    ) -> None:
+        found = c.execute(
+            "SELECT task_id, slot, state, started_at FROM runs WHERE id = ?", (run_id,)
+        ).fetchone()
+        if found is None:
+            raise LedgerError(f"{self.path}: no run with id {run_id}")
+        task_id, slot, old, started_at = found
+        if old in TERMINAL:
+            raise LedgerError(
+                f"{self.path}: run {run_id} of {task_id} already ended as {old};"
+                " a terminal state is final"
+            )
+        if state not in ALLOWED.get(old, frozenset()):
+            raise LedgerError(
+                f"{self.path}: run {run_id} of {task_id}: {old} -> {state} is not allowed"
+            )
+        cols = dict(cols)
+        if cols.get("duration") is None:
+            cols["duration"] = max(0.0, (_parse(stamp) - _parse(started_at)).total_seconds())
+        cols.setdefault("status", state)
+        names = ", ".join(f"{k} = ?" for k in cols)
+        c.execute(
+            f"UPDATE runs SET state = ?, completed_at = ?, {names} WHERE id = ?",
+            (state, stamp, *cols.values(), run_id),
+        )
+        detail = {k: cols[k] for k in ("status", "summary", "error") if cols.get(k)}
+        _event(c, task_id, run_id, state, stamp, detail)
+        _ensure_snapshot(c, task_id, stamp)
+        snap = c.execute(
+            "SELECT last_slot, consecutive_failures FROM task_snapshot WHERE task_id = ?",
+            (task_id,),
+        ).fetchone()
+        last_slot, failures = snap
+        if state in _RESETS:
+            failures = 0
+        elif state in _FAILS:
+            failures += 1
+        c.execute(
+            "UPDATE task_snapshot SET state = CASE WHEN last_run_id IS ? THEN ? ELSE state END,"
+            " last_slot = ?, last_status = ?, last_run_at = ?, consecutive_failures = ?,"
+            " updated_at = ? WHERE task_id = ?",
+            (
+                run_id,
+                state,
+                last_slot if state == "abandoned" else slot,
+                state,
+                stamp,
+                failures,
+                stamp,
+                task_id,
+            ),
+        )
+
+    def run(self, run_id: int) -> RunRow | None:
+        rows = self._read(f"SELECT {_RUN_COLS} FROM runs WHERE id = ?", (run_id,))
+        return _run(rows[0]) if rows else None
+
+    def runs(self, task_id: str | None = None, limit: int = 50) -> list[RunRow]:
+        """The latest runs, newest first, of one task or all."""
+        where, params = ("WHERE task_id = ?", [task_id]) if task_id is not None else ("", [])
+        rows = self._read(
+            f"SELECT {_RUN_COLS} FROM runs {where} ORDER BY started_at DESC, id DESC LIMIT ?",
+            [*params, max(0, limit)],
+        )
+        return [_run(r) for r in rows]
+
+    def recent_errors(self, limit: int = 10) -> list[RunRow]:
+        """Runs that ended in error, timeout or abandoned, latest finished first."""
+        rows = self._read(
+            f"SELECT {_RUN_COLS} FROM runs WHERE state IN ('error', 'timeout', 'abandoned')"
+            " ORDER BY completed_at DESC, id DESC LIMIT ?",
+            (max(0, limit),),
+        )
+        return [_run(r) for r in rows]
+
+    def events(self, task_id: str | None = None) -> list[Event]:
+        """The event history, oldest first."""
+        where, params = ("WHERE task_id = ?", (task_id,)) if task_id is not None else ("", ())
+        rows = self._read(
+            f"SELECT id, task_id, run_id, state, at, detail FROM task_events {where} ORDER BY id",
+            params,
+        )
+        return [Event(i, t, r, s, _parse(a), json.loads(d)) for i, t, r, s, a, d in rows]
+
+    # -- cycles and skips --
+    def record_cycle(
+        self, started_at: datetime, completed_at: datetime, outcome: str, detail: str = ""
+    ) -> int:
+        """Record one heartbeat cycle; outcome is idle | ran | skipped | error."""
+        if outcome not in CYCLE_OUTCOMES:
+            raise ValueError(f"outcome must be one of {CYCLE_OUTCOMES}, got {outcome!r}")
+        with self._write() as c:
+            cur = c.execute(
+                "INSERT INTO cycles (started_at, completed_at, outcome, detail)"
+                " VALUES (?, ?, ?, ?)",
+                (_ts(started_at, "started_at"), _ts(completed_at, "completed_at"), outcome, detail),
+            )
+        assert cur.lastrowid is not None
+        return cur.lastrowid
+
+    def last_cycle(self) -> Cycle | None:
+        rows = self._read(
+            "SELECT id, started_at, completed_at, outcome, detail FROM cycles"
+            " ORDER BY id DESC LIMIT 1"
+        )
+        if not rows:
+            return None
+        i, s, e, o, d = rows[0]
+        return Cycle(i, _parse(s), _parse(e), o, d)
+
+    def record_skip(self, reason: str, now: datetime) -> None:
+        """Count one skipped cycle (inactive_hours, lock_held, overlap, paused, ...)."""
+        if not reason or reason != reason.strip():
+            raise ValueError(f"a skip reason must be a non-empty word, got {reason!r}")
+        stamp = _ts(now)
+        with self._write() as c:
+            c.execute(
+                "INSERT INTO skips (reason, count, last_at) VALUES (?, 1, ?)"
+                " ON CONFLICT (reason) DO UPDATE SET count = count + 1, last_at = excluded.last_at",
+                (reason, stamp),
+            )
+
+    def skip_counts(self) -> dict[str, SkipCount]:
+        rows = self._read("SELECT reason, count, last_at FROM skips ORDER BY reason")
+        return {r: SkipCount(r, n, _parse(a)) for r, n, a in rows}
+
+
+# --- rows and columns ---------------------------------------------------------------
+
+_RUN_FIELDS = tuple(f.name for f in fields(RunRow))
+_SNAP_FIELDS = tuple(f.name for f in fields(Snapshot))
+_RUN_COLS = ", ".join(_RUN_FIELDS)
+_SNAP_COLS = ", ".join(_SNAP_FIELDS)
+
+
+def _run(raw: Sequence[Any]) -> RunRow:
+    values = dict(zip(_RUN_FIELDS, raw, strict=True))
+    for name in ("started_at", "completed_at", "lease_expires_at"):
+        values[name] = _opt_parse(values[name])
+    return RunRow(**values)
+
+
+def _snapshot(raw: Sequence[Any]) -> Snapshot:
+    values = dict(zip(_SNAP_FIELDS, raw, strict=True))
+    for name in ("last_run_at", "first_seen", "updated_at"):
+        values[name] = _opt_parse(values[name])
+    return Snapshot(**values)
+
+
+def _ensure_snapshot(c: sqlite3.Connection, task_id: str, stamp: str) -> None:
+    c.execute(
+        "INSERT OR IGNORE INTO task_snapshot (task_id, first_seen, updated_at) VALUES (?, ?, ?)",
+        (task_id, stamp, stamp),
+    )
+
+
+def _event(
+    c: sqlite3.Connection,
+    task_id: str,
+    run_id: int,
+    state: str,
+    stamp: str,
+    detail: Mapping[str, Any],
+) -> None:
+    c.execute(
+        "INSERT INTO task_events (task_id, run_id, state, at, detail) VALUES (?, ?, ?, ?, ?)",
+        (task_id, run_id, state, stamp, json.dumps(detail, ensure_ascii=False, default=str)),
+    )
+
+
+def _count(value: Any) -> int:
+    if isinstance(value, bool):
+        return 0
+    if isinstance(value, int):
+        return max(0, value)
+    if isinstance(value, list | tuple):
+        return len(value)
+    return 0
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _columns(result: Mapping[str, Any], state: str) -> dict[str, Any]:
+    """The `runs` columns a result mapping fills in; unknown shapes are ignored."""
+    errors = result.get("errors")
+    first_error = errors[0] if isinstance(errors, list | tuple) and errors else None
+    seconds = result.get("seconds", result.get("duration"))
+    return {
+        "status": _text(result.get("outcome")) or _text(result.get("status")) or state,
+        "summary": _text(result.get("summary")) or _text(result.get("evidence")),
+        "notes": _text(result.get("notes")),
+        "prompt_tokens": _count(result.get("prompt_tokens")),
+        "completion_tokens": _count(result.get("completion_tokens")),
+        "steps": _count(result.get("steps")),
+        "tool_calls": _count(result.get("tool_calls")),
+        "duration": float(seconds)
+        if isinstance(seconds, int | float) and not isinstance(seconds, bool)
+        else None,
+        "error": _text(result.get("error"))
+        or _text(result.get("failure"))
+        or (str(first_error) if first_error is not None else None),
+        "result_json": json.dumps(dict(result), ensure_ascii=False, default=str)
+        if result
+        else None,
+    }

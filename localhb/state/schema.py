@@ -1,0 +1,124 @@
+"""The ledger's schema: run states, allowed transitions, and the ordered migrations.
+
+Kept apart from `localhb.state.ledger` (which reads and writes it) so the DDL can be
+read in one place. See that module's docstring for what each table is for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+KINDS = ("task", "check")
+CYCLE_OUTCOMES = ("idle", "ran", "skipped", "error")
+TERMINAL = frozenset({"ok", "partial", "skipped", "error", "timeout", "abandoned"})
+ALLOWED: Mapping[str, frozenset[str]] = {
+    "queued": frozenset({"running", "skipped", "abandoned"}),
+    "running": frozenset({"ok", "partial", "skipped", "error", "timeout", "abandoned"}),
+}
+
+# --- schema -------------------------------------------------------------------------
+
+_STATES = ["queued", "running", *sorted(TERMINAL)]
+_M001 = (
+    """CREATE TABLE run_states (
+        name TEXT PRIMARY KEY,
+        terminal INTEGER NOT NULL CHECK (terminal IN (0, 1))
+    ) WITHOUT ROWID""",
+    "INSERT INTO run_states VALUES " + ", ".join(f"('{s}', {int(s in TERMINAL)})" for s in _STATES),
+    """CREATE TABLE run_transitions (
+        from_state TEXT NOT NULL REFERENCES run_states(name),
+        to_state TEXT NOT NULL REFERENCES run_states(name),
+        PRIMARY KEY (from_state, to_state)
+    ) WITHOUT ROWID""",
+    "INSERT INTO run_transitions VALUES "
+    + ", ".join(f"('{a}', '{b}')" for a in ALLOWED for b in sorted(ALLOWED[a])),
+    """CREATE TABLE runs (
+        id INTEGER PRIMARY KEY,
+        task_id TEXT NOT NULL CHECK (task_id != ''),
+        slot TEXT NOT NULL CHECK (slot != ''),
+        kind TEXT NOT NULL CHECK (kind IN ('task', 'check')),
+        attempt INTEGER NOT NULL CHECK (attempt >= 1),
+        state TEXT NOT NULL REFERENCES run_states(name),
+        status TEXT,
+        summary TEXT,
+        notes TEXT,
+        started_at TEXT NOT NULL,
+        completed_at TEXT,
+        lease_expires_at TEXT,
+        pid INTEGER,
+        host TEXT,
+        prompt_tokens INTEGER NOT NULL DEFAULT 0,
+        completion_tokens INTEGER NOT NULL DEFAULT 0,
+        steps INTEGER NOT NULL DEFAULT 0,
+        tool_calls INTEGER NOT NULL DEFAULT 0,
+        duration REAL,
+        error TEXT,
+        result_json TEXT
+    )""",
+    # One live-or-finished run per (task, slot, kind, attempt); an abandoned run
+    # leaves the index, so its slot can be claimed again with the same attempt.
+    """CREATE UNIQUE INDEX runs_one_per_slot ON runs (task_id, slot, kind, attempt)
+        WHERE state != 'abandoned'""",
+    "CREATE INDEX runs_by_task ON runs (task_id, id)",
+    "CREATE INDEX runs_by_state ON runs (state)",
+    """CREATE TRIGGER runs_born_queued BEFORE INSERT ON runs WHEN NEW.state != 'queued'
+        BEGIN SELECT RAISE(ABORT, 'a run must be inserted as queued'); END""",
+    """CREATE TRIGGER runs_terminal_is_final BEFORE UPDATE ON runs
+        WHEN (SELECT terminal FROM run_states WHERE name = OLD.state) = 1
+        BEGIN SELECT RAISE(ABORT, 'run is in a terminal state and cannot change'); END""",
+    """CREATE TRIGGER runs_valid_transition BEFORE UPDATE OF state ON runs
+        WHEN NEW.state IS NOT OLD.state AND NOT EXISTS (
+            SELECT 1 FROM run_transitions WHERE from_state = OLD.state AND to_state = NEW.state)
+        BEGIN SELECT RAISE(ABORT, 'invalid run state transition'); END""",
+    """CREATE TRIGGER runs_identity_fixed BEFORE UPDATE OF id, task_id, slot, kind, attempt,
+        started_at ON runs
+        BEGIN SELECT RAISE(ABORT, 'a run''s identity cannot change'); END""",
+    """CREATE TABLE task_events (
+        id INTEGER PRIMARY KEY,
+        task_id TEXT NOT NULL,
+        run_id INTEGER REFERENCES runs(id),
+        state TEXT NOT NULL REFERENCES run_states(name),
+        at TEXT NOT NULL,
+        detail TEXT NOT NULL DEFAULT '{}'
+    )""",
+    "CREATE INDEX task_events_by_task ON task_events (task_id, id)",
+    """CREATE TRIGGER task_events_no_update BEFORE UPDATE ON task_events
+        BEGIN SELECT RAISE(ABORT, 'task_events is append-only'); END""",
+    """CREATE TRIGGER task_events_no_delete BEFORE DELETE ON task_events
+        BEGIN SELECT RAISE(ABORT, 'task_events is append-only'); END""",
+)
+_M002 = (
+    """CREATE TABLE task_snapshot (
+        task_id TEXT PRIMARY KEY,
+        state TEXT REFERENCES run_states(name),
+        last_run_id INTEGER REFERENCES runs(id),
+        last_slot TEXT,
+        last_status TEXT REFERENCES run_states(name),
+        last_run_at TEXT,
+        first_seen TEXT NOT NULL,
+        consecutive_failures INTEGER NOT NULL DEFAULT 0 CHECK (consecutive_failures >= 0),
+        updated_at TEXT NOT NULL
+    ) WITHOUT ROWID""",
+)
+_M003 = (
+    """CREATE TABLE cycles (
+        id INTEGER PRIMARY KEY,
+        started_at TEXT NOT NULL,
+        completed_at TEXT NOT NULL,
+        outcome TEXT NOT NULL CHECK (outcome IN ('idle', 'ran', 'skipped', 'error')),
+        detail TEXT NOT NULL DEFAULT ''
+    )""",
+    """CREATE TABLE skips (
+        reason TEXT PRIMARY KEY CHECK (reason != ''),
+        count INTEGER NOT NULL CHECK (count >= 0),
+        last_at TEXT NOT NULL
+    ) WITHOUT ROWID""",
+)
+
+MIGRATIONS: Sequence[tuple[str, tuple[str, ...]]] = (
+    ("m001_runs_and_events", _M001),
+    ("m002_task_snapshot", _M002),
+    ("m003_cycles_and_skips", _M003),
+)
+"""Ordered, named and never edited once released: add a new step instead.
+`PRAGMA user_version` is the number applied; `_migrations` holds their names."""

@@ -5,6 +5,7 @@
     ├── HeartbeatFileError        HEARTBEAT.md cannot be read or has errors (path, diagnostics)
     ├── TaskNotFound              a task id names no task in the file
     ├── EditConflict              an edit names a task or field the file no longer has
+    ├── AddRefused                a task to add would not validate (field); file untouched
     ├── LLMError                  the model endpoint failed after retries (reason)
     │   └── MissingAPIKey         the endpoint needs a key and the env var is empty
     ├── ToolError                 a tool call failed or was refused (tool): told to the model
@@ -66,6 +67,17 @@ class EditConflict(LocalhbError):
     def __init__(self, message: str, *, task_id: str) -> None:
         self.task_id = task_id
         super().__init__(f"task {task_id!r}: {message}")
+
+
+class AddRefused(LocalhbError):
+    """A task to add was refused: `validate` would reject it, or the file has errors.
+
+    The message names the field at fault; nothing was written.
+    """
+
+    def __init__(self, message: str, *, diagnostics: Sequence[Diagnostic] = ()) -> None:
+        self.diagnostics = tuple(diagnostics)
+        super().__init__(message)
 
 
 class LLMError(LocalhbError):

@@ -1,0 +1,200 @@
+"""Adding a task to HEARTBEAT.md: the one path `localhb add`, `schedule_task` and the API share.
+
+    request ──check──> NewTask (relative times computed in the zone, grammar checked)
+    read + parse ──> insert under Pending ──> re-parse: any new error refuses (AddRefused)
+    compare-and-swap: write only if the file is still the text read, else start over
+
+A refused task leaves the file untouched. A hand edit made meanwhile is
+never lost: the task is added again onto the newer text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, tzinfo
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from localhb.core.errors import AddRefused
+from localhb.format.add import NewTask, insert_task
+from localhb.format.model import Diagnostic, Severity, Task
+from localhb.format.parser import Document, parse
+from localhb.format.recurrence import Recurrence, RecurrenceError, parse_recurrence
+from localhb.state.files import Snapshot, read_heartbeat, write_atomic
+from localhb.timing.plan import History, Policy, judge
+from localhb.timing.relative import WhenError, resolve_due
+
+if TYPE_CHECKING:
+    from localhb.config import Config
+
+WRITE_TRIES = 8
+PRIORITIES = ("high", "medium", "low")
+
+
+@dataclass(frozen=True, slots=True)
+class AddRequest:
+    """A task as a person or the agent asks for it (times may be relative)."""
+
+    title: str
+    due: str | None = None
+    every: str | None = None
+    condition: str | None = None
+    description: str | None = None
+    priority: str | None = None
+    notify: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Added:
+    """The task as written, and when it will next run."""
+
+    task: Task
+    text: str
+    next_due: datetime | None
+    path: Path
+    warnings: tuple[str, ...] = field(default=())
+
+    def describe(self, tz: tzinfo) -> str:
+        """`when`, for people: the next due time in the zone, or the schedule."""
+        if self.next_due is None:
+            return self.task.schedule_text
+        return self.next_due.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
+
+
+Reader = Callable[[Path], Snapshot]
+
+
+def prepare(
+    request: AddRequest, now: datetime, tz: tzinfo, *, added_by: str | None = None
+) -> NewTask:
+    """Check the request and turn it into absolute lines; AddRefused names the field."""
+    title = " ".join(request.title.split())
+    if not title:
+        raise AddRefused("title: a task needs a title")
+    given = [
+        n
+        for n, v in (
+            ("due", request.due),
+            ("every", request.every),
+            ("condition", request.condition),
+        )
+        if v is not None
+    ]
+    if len(given) > 1:
+        raise AddRefused(f"{given[0]}, {given[1]}: give only one of due, every and condition")
+    due = None
+    if request.due is not None:
+        try:
+            due = resolve_due(request.due, now, tz).value
+        except WhenError as exc:
+            raise AddRefused(f"due: {exc.message} ({exc.hint})") from None
+    every = None
+    if request.every is not None:
+        every = " ".join(request.every.split())
+        try:
+            parse_recurrence(every)
+        except RecurrenceError as exc:
+            hint = f" ({exc.hint})" if exc.hint else ""
+            raise AddRefused(f"every: {exc.message}{hint}") from None
+    condition = None
+    if request.condition is not None:
+        condition = " ".join(request.condition.split())
+        if not condition:
+            raise AddRefused("condition: is empty")
+    priority = None
+    if request.priority is not None:
+        priority = request.priority.strip().lower()
+        if priority not in PRIORITIES:
+            raise AddRefused(f"priority: {request.priority!r} is not high, medium or low")
+    return NewTask(
+        title=title,
+        due=due,
+        recurring=every,
+        condition=condition,
+        description=request.description,
+        priority=priority,
+        notify=request.notify,
+        added_by=added_by,
+    )
+
+
+def recurrence_of(new: NewTask) -> Recurrence | None:
+    """The schedule the new task will have, for limits such as `min_interval`."""
+    return parse_recurrence(new.recurring) if new.recurring else None
+
+
+def added_by_value(source: str, now: datetime, tz: tzinfo) -> str:
+    """`<source>, YYYY-MM-DD HH:MM`: who added a task and when, in the zone."""
+    return f"{source}, {now.astimezone(tz):%Y-%m-%d %H:%M}"
+
+
+def add_task(
+    config: Config,
+    new: NewTask,
+    now: datetime,
+    *,
+    path: Path | None = None,
+    read: Reader = read_heartbeat,
+) -> Added:
+    """Append `new` under Pending, atomically, without losing a concurrent edit."""
+    hb = config.heartbeat
+    target = path or hb.file
+    tz = config.tz()
+    for _ in range(WRITE_TRIES):
+        snap = read(target)
+        doc = _parse(snap.text, config)
+        if doc.errors:
+            raise AddRefused(
+                f"{target} has errors; fix them first (`localhb validate` shows them)",
+                diagnostics=doc.errors,
+            )
+        text = insert_task(doc, new)
+        after = _parse(text, config)
+        task = _the_new_task(doc, after)
+        if after.errors or task is None:
+            problems = after.errors or (Diagnostic(0, Severity.ERROR, "the task was not read"),)
+            raise AddRefused(
+                "validate would reject this task: "
+                + "; ".join(dict.fromkeys(d.message for d in problems)),
+                diagnostics=problems,
+            )
+        if read_heartbeat(target).same_as(snap):
+            write_atomic(target, text)
+            ev = judge(task, now, tz, Policy.of(hb), History())
+            warnings = tuple(
+                d.message
+                for d in after.diagnostics
+                if d.severity is Severity.WARNING and task.start <= d.line - 1 < task.end
+            )
+            return Added(task, task.text, ev.next_due, target, warnings)
+    raise AddRefused(f"{target} kept changing while the task was being added; try again")
+
+
+def _parse(text: str, config: Config) -> Document:
+    hb = config.heartbeat
+    return parse(
+        text, pending_sections=hb.pending_sections, completed_sections=hb.completed_sections
+    )
+
+
+def _the_new_task(before: Document, after: Document) -> Task | None:
+    """The pending task `after` has that `before` did not (by position past the old ones)."""
+    old = {(t.id, t.text) for t in before.pending()}
+    fresh = [t for t in after.pending() if (t.id, t.text) not in old]
+    return fresh[0] if len(fresh) == 1 else None
+
+
+def within(added_by: str | None, now: datetime, tz: tzinfo, span: timedelta) -> bool:
+    """True when an `Added by: <source>, <time>` value names a time less than `span` ago."""
+    if not added_by or "," not in added_by:
+        return False
+    stamp = added_by.rsplit(",", 1)[1].strip()
+    try:
+        from localhb.format.parser import parse_when
+        from localhb.timing.schedule import resolve_local
+
+        when = resolve_local(parse_when(stamp), tz)
+    except ValueError:
+        return True  # unreadable: treat as recent, the safe side
+    return now - when < span

@@ -1,0 +1,163 @@
+"""`localhb add` and the shared add path: tasks appended under Pending, surgically and safely."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from localhb.cli import main
+from localhb.config import Config, config_from_mapping
+from localhb.core.errors import AddRefused
+from localhb.cycle.adding import AddRequest, add_task, prepare
+from localhb.format.parser import parse
+from localhb.state.files import Snapshot, read_heartbeat
+
+NY = ZoneInfo("America/New_York")
+NOW = datetime(2026, 12, 1, 10, 0, tzinfo=NY)
+
+
+def setup(tmp_path: Path, text: str) -> tuple[Config, Path]:
+    home = tmp_path / "hb"
+    (home / "workspace").mkdir(parents=True)
+    path = home / "workspace" / "HEARTBEAT.md"
+    path.write_bytes(text.encode())
+    cfg = config_from_mapping({"heartbeat": {"timezone": "America/New_York"}}, home=home)
+    return cfg, path
+
+
+def test_appends_after_the_last_pending_task(tmp_path: Path) -> None:
+    """The new block goes after Pending's last task; every other byte stays where it was."""
+    text = "# Tasks\n\n## Pending\n### Old\n- Due: 2030-01-01 09:00\n\n## Completed\n### Done\n"
+    cfg, path = setup(tmp_path, text)
+    added = add_task(cfg, prepare(AddRequest("Call the bank", due="in 2 hours"), NOW, NY), NOW)
+    assert path.read_text() == (
+        "# Tasks\n\n## Pending\n### Old\n- Due: 2030-01-01 09:00\n\n"
+        "### Call the bank\n- Due: 2026-12-01 12:00\n\n## Completed\n### Done\n"
+    )
+    assert added.task.id == "call-the-bank"
+    assert added.next_due == datetime(2026, 12, 1, 12, 0, tzinfo=NY)
+
+
+def test_creates_pending_before_completed(tmp_path: Path) -> None:
+    """A file without a Pending section gets one, before its Completed section."""
+    cfg, path = setup(tmp_path, "# Notes\nsome prose\n\n## Completed\n")
+    add_task(cfg, prepare(AddRequest("Water plants", every="daily at 08:00"), NOW, NY), NOW)
+    assert path.read_text() == (
+        "# Notes\nsome prose\n\n## Pending\n\n### Water plants\n- Recurring: daily at 08:00\n\n"
+        "## Completed\n"
+    )
+
+
+def test_creates_pending_at_the_end_and_keeps_crlf(tmp_path: Path) -> None:
+    """With no sections at all, `## Pending` is appended, in the file's own line endings."""
+    cfg, path = setup(tmp_path, "# Notes\r\nprose")
+    add_task(cfg, prepare(AddRequest("Ping", condition="the site is down"), NOW, NY), NOW)
+    assert path.read_bytes() == (
+        b"# Notes\r\nprose\r\n\r\n## Pending\r\n\r\n### Ping\r\n- Condition: the site is down\r\n"
+    )
+
+
+def test_every_field_is_written_and_validates(tmp_path: Path) -> None:
+    """All fields land as `- Key: value` lines that the parser reads back."""
+    cfg, path = setup(tmp_path, "## Pending\n")
+    req = AddRequest(
+        "Standup",
+        every="weekdays at 08:00",
+        description="post the\nnotes",
+        priority="high",
+        notify="ops@example.com",
+    )
+    add_task(cfg, prepare(req, NOW, NY, added_by="api, 2026-12-01 10:00"), NOW)
+    doc = parse(path.read_text())
+    assert not doc.errors
+    (task,) = doc.pending()
+    assert task.recurrence is not None and task.priority.value == "high"
+    assert task.description == "post the notes"
+    assert task.field("notify") is not None and task.field("added by") is not None
+
+
+@pytest.mark.parametrize(
+    ("request_", "field"),
+    [
+        (AddRequest(""), "title"),
+        (AddRequest("x", due="yesterday"), "due"),
+        (AddRequest("x", every="every blue moon"), "every"),
+        (AddRequest("x", priority="urgentest"), "priority"),
+        (AddRequest("x", due="in 2 hours", every="daily"), "due, every"),
+    ],
+)
+def test_bad_requests_name_the_field(tmp_path: Path, request_: AddRequest, field: str) -> None:
+    """A request validate would reject is refused with the field named."""
+    with pytest.raises(AddRefused) as info:
+        prepare(request_, NOW, NY)
+    assert str(info.value).startswith(field + ":")
+
+
+def test_duplicate_title_is_refused_and_file_untouched(tmp_path: Path) -> None:
+    """A second task with the same id would fail validate: refused, not a byte written."""
+    text = "## Pending\n### Call the bank\n"
+    cfg, path = setup(tmp_path, text)
+    with pytest.raises(AddRefused, match="two tasks have the id"):
+        add_task(cfg, prepare(AddRequest("Call the bank"), NOW, NY), NOW)
+    assert path.read_text() == text
+
+
+def test_file_with_errors_is_refused(tmp_path: Path) -> None:
+    """A file that already fails validate is not touched."""
+    text = "## Pending\n### A\n- Due: someday\n"
+    cfg, path = setup(tmp_path, text)
+    with pytest.raises(AddRefused, match="has errors"):
+        add_task(cfg, prepare(AddRequest("B"), NOW, NY), NOW)
+    assert path.read_text() == text
+
+
+def test_concurrent_hand_edit_is_kept(tmp_path: Path) -> None:
+    """A hand edit landing between read and write is kept: the add is redone on top of it."""
+    cfg, path = setup(tmp_path, "## Pending\n### A\n")
+    reads: list[Snapshot] = []
+
+    def read_then_edit(p: Path) -> Snapshot:
+        snap = read_heartbeat(p)
+        reads.append(snap)
+        if len(reads) == 1:  # the owner saves the file just after localhb read it
+            p.write_text("## Pending\n### A\n- Description: edited by hand\n### C\n")
+        return snap
+
+    add_task(cfg, prepare(AddRequest("B"), NOW, NY), NOW, read=read_then_edit)
+    assert len(reads) == 2
+    assert path.read_text() == "## Pending\n### A\n- Description: edited by hand\n### C\n\n### B\n"
+
+
+def test_cli_add_prints_task_and_next_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`localhb add` prints the block as written and its next run; the file validates."""
+    home = tmp_path / "h"
+    assert main(["--home", str(home), "init"]) == 0
+    capsys.readouterr()
+    code = main(
+        ["--home", str(home), "add", "Call mom", "--due", "in 2 hours", "--priority", "high"]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "### Call mom\n- Priority: high\n- Due: " in out
+    assert "next run: " in out
+    assert main(["--home", str(home), "validate"]) == 0
+
+
+def test_cli_add_refusal_exits_2_and_leaves_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A refused add exits 2 with a one-line error naming the field; the file is byte-identical."""
+    home = tmp_path / "h"
+    main(["--home", str(home), "init"])
+    path = home / "workspace" / "HEARTBEAT.md"
+    before = path.read_bytes()
+    capsys.readouterr()
+    assert main(["--home", str(home), "add", "X", "--due", "last tuesday"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("localhb: error: due:") and err.count("\n") == 1
+    assert path.read_bytes() == before

@@ -196,6 +196,7 @@ def cmd_tasks(args: argparse.Namespace) -> int:
                 "state": ev.state.value,
                 "reason": ev.reason,
                 "priority": task.priority.value,
+                "uses_model": task.uses_model,
                 "line": task.line,
             }
         )
@@ -228,18 +229,19 @@ def _table(rows: list[dict[str, object]], now: datetime, tz: object) -> str:
         fmt = "%H:%M" if local.date() == now.date() else "%Y-%m-%d %H:%M"
         return local.strftime(fmt)
 
-    header = ("ID", "TYPE", "SCHEDULE", "NEXT DUE", "STATE")
+    header = ("ID", "TYPE", "SCHEDULE", "NEXT DUE", "TOKENS", "STATE")
     body = [
         (
             str(r["id"]),
             str(r["type"]),
             str(r["schedule"]),
             when(r["next_due"]),
+            "model" if r["uses_model"] else "0",
             str(r["state"]) + (" (due now)" if r["due_now"] else ""),
         )
         for r in rows
     ]
-    limits = (32, 12, 34, 16, 24)
+    limits = (32, 12, 34, 16, 6, 24)
     cells = [tuple(_clip(c, w) for c, w in zip(row, limits, strict=True)) for row in body]
     widths = [max(len(r[i]) for r in [header, *cells]) for i in range(len(header))]
     lines = [

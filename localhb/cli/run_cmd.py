@@ -45,7 +45,6 @@ def handle(args: argparse.Namespace) -> int:
     from localhb.agent.loop import check_condition, run_task
     from localhb.config import load_config
     from localhb.core.errors import MissingAPIKey
-    from localhb.format.model import TaskKind
     from localhb.format.parser import parse
     from localhb.state.files import read_heartbeat
 
@@ -64,13 +63,31 @@ def handle(args: argparse.Namespace) -> int:
         return EXIT_USAGE
 
     printer = TracePrinter(sys.stdout)
+    if args.check and task.check is not None:
+        from localhb.agent.commands import evaluate_check
+
+        verdict = evaluate_check(task, config, on_event=printer)
+        print(f"= check {verdict.outcome}: {verdict.error or verdict.evidence}")
+        if not verdict.met:
+            return EXIT_FAILED if verdict.error else EXIT_OK
+    if task.run is not None and task.condition is None:
+        from localhb.agent.commands import run_command_task
+
+        result = run_command_task(task, config, on_event=printer)
+        _print_result(result, args.json)
+        return EXIT_FAILED if result.status == "error" else EXIT_OK
     try:
-        if args.check and task.kind is TaskKind.CONDITIONAL:
+        if args.check and task.condition is not None:
             check = check_condition(task, config, on_event=printer, heartbeat_file=path)
             _print_check(check, args.json)
             if not check.met:
                 return EXIT_FAILED if check.error else EXIT_OK
-        result = run_task(task, config, on_event=printer, heartbeat_file=path)
+        if task.run is not None:
+            from localhb.agent.commands import run_command_task
+
+            result = run_command_task(task, config, on_event=printer)
+        else:
+            result = run_task(task, config, on_event=printer, heartbeat_file=path)
     except MissingAPIKey as exc:
         print(f"localhb: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -33,6 +33,9 @@ class Failure(StrEnum):
     REPEATED_CALL = "repeated_call"  # the same failing call, again and again
     NO_ANSWER = "no_answer"  # the model ended without a usable answer
     MODEL = "model"  # the model itself reported status error
+    COMMAND = "command"  # a `Run:` command exited non-zero or could not start
+    REFUSED = "refused"  # a `Run:` command the shell policy does not allow
+    BUDGET = "budget"  # a `[budget]` cap was crossed during the run (status partial)
 
 
 @dataclass(frozen=True, slots=True)

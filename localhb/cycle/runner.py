@@ -239,9 +239,12 @@ class Runner:
         from localhb.agent.prompting import system_prompt
 
         # Problems of configuration surface before any run is claimed, so they
-        # never use up a task's attempts.
-        system_prompt(self.config.llm, source=self.config.path)
-        client = agent.connect(self.config.llm, self._env())
+        # never use up a task's attempts. Work that needs no model (`Run:` tasks,
+        # `Check:` gates) needs no key and no client: it sends no request.
+        client: Any = None
+        if any(w.task.uses_model for w in work):
+            system_prompt(self.config.llm, source=self.config.path)
+            client = agent.connect(self.config.llm, self._env())
         groups: dict[str, list[Work]] = {}
         for w in work:
             groups.setdefault(w.task.id, []).append(w)
@@ -267,7 +270,8 @@ class Runner:
                 for f in [pool.submit(job, items) for items in groups.values()]:
                     f.result()
         finally:
-            client.close()
+            if client is not None:
+                client.close()
         order = {id(w): i for i, w in enumerate(work)}
         return sorted(results, key=lambda f: order.get(id(f.work), 0))
 
@@ -301,6 +305,12 @@ class Runner:
                 log.info("%s: slot %s is being run elsewhere; skipped", w.task.id, w.slot)
                 return None
         started = self.clock()
+        gate: dict[str, Any] = {}
+        if w.kind is WorkKind.TASK and w.task.check is not None:  # a gated recurring task
+            stop, gate = self._code_check(w.task)
+            if stop is not None:
+                failures = self._finish(run, w.task, stop, started, gate, check=True)
+                return _Finished(w, stop, started, self.clock(), failures)
         if w.kind is WorkKind.CHECK:
             outcome, result = self._check(w.task, client)
             failures = self._finish(run, w.task, outcome, started, result, check=True)
@@ -314,21 +324,70 @@ class Runner:
                 return None
             started = self.clock()
         outcome, result = self._task(w.task, client)
+        if "fingerprint" in gate:  # what a met `file ... changed` check saw
+            result = {**result, "fingerprint": gate["fingerprint"]}
         failures = self._finish(run, w.task, outcome, started, result, check=False)
         return _Finished(w, outcome, started, self.clock(), failures)
 
     def _task(self, task: Task, client: Any) -> tuple[Outcome, dict[str, Any]]:
         from localhb.agent import loop as agent
+        from localhb.agent.commands import run_command_task
 
         try:
-            r = agent.run_task(task, self.config, client=client, **self._agent_options())
+            if task.run is not None:
+                r = run_command_task(
+                    task, self.config, on_event=self.on_event, env=self._env(), now=self.clock
+                )
+            else:
+                r = agent.run_task(task, self.config, client=client, **self._agent_options())
         except Exception as exc:  # panic recovery: a crashing task is that task's error
             return self._crash(task, exc)
         return Outcome(task.id, r.status.value, r.summary), r.to_dict()
 
+    def _code_check(self, task: Task) -> tuple[Outcome | None, dict[str, Any]]:
+        """Evaluate `task.check` (0 tokens): (None, data) when met, else the outcome."""
+        from localhb.agent.commands import evaluate_check
+
+        v = evaluate_check(
+            task,
+            self.config,
+            env=self._env(),
+            previous=self._last_fingerprint(task.id),
+            on_event=self.on_event,
+        )
+        data = v.to_dict()
+        if v.error is not None:
+            return Outcome(task.id, "error", v.error, checked_only=True, detail="error"), data
+        if not v.met:
+            summary = f"check not met: {v.evidence}" if v.evidence else "check not met"
+            return Outcome(task.id, "skipped", summary, checked_only=True, detail="not met"), data
+        return None, data
+
+    def _last_fingerprint(self, task_id: str) -> str | None:
+        """The file state the task's last `file ... changed` check recorded."""
+        import json
+
+        from localhb.state.ledger import Ledger
+
+        with Ledger.open(self.config.state_db) as ledger:
+            for row in ledger.runs(task_id, limit=20):
+                try:
+                    data = json.loads(row.result_json or "{}")
+                except ValueError:
+                    continue
+                if isinstance(data, dict) and isinstance(data.get("fingerprint"), str):
+                    return str(data["fingerprint"])
+        return None
+
     def _check(self, task: Task, client: Any) -> tuple[Outcome, dict[str, Any]]:
         from localhb.agent import loop as agent
 
+        if task.check is not None:
+            stop, data = self._code_check(task)
+            if stop is not None:
+                return stop, data
+            if task.condition is None:
+                return Outcome(task.id, "ok", f"check met: {data['evidence']}"), data
         try:
             c = agent.check_condition(task, self.config, client=client, **self._agent_options())
         except Exception as exc:

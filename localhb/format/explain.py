@@ -22,6 +22,9 @@ def _source(doc: Document, line0: int) -> str:
 def _task_words(task: Task) -> str:
     form = "checkbox" if task.form is Form.CHECKBOX else "heading"
     words = f"{task.kind.value} task {task.id!r} ({form}): {task.schedule_text}"
+    if task.run is not None:
+        words += f", runs `{task.run}`"
+    words += ", uses the model (tokens)" if task.uses_model else ", never uses the model (0 tokens)"
     if task.priority.value != "medium":
         words += f", priority {task.priority.value}"
     if task.checked:
@@ -77,6 +80,8 @@ def explain(doc: Document, path: str) -> list[str]:
         f"summary: {len(runnable)} task(s) localhb may run "
         f"({kinds[TaskKind.ONE_TIME]} one-time, {kinds[TaskKind.RECURRING]} recurring, "
         f"{kinds[TaskKind.CONDITIONAL]} conditional); "
+        f"{sum(1 for t in runnable if t.uses_model)} use the model, "
+        f"{sum(1 for t in runnable if not t.uses_model)} never do (0 tokens); "
         f"{len(pending) - len(runnable)} skipped or done; "
         f"{sev[Severity.ERROR]} error(s), {sev[Severity.WARNING]} warning(s)"
     )

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from localhb.format.checks import CheckSpec
 from localhb.format.recurrence import Recurrence
 
 DEFAULT_PENDING_SECTIONS = (
@@ -132,6 +133,8 @@ class Task:
     in the configured timezone; aware ones carried an explicit offset.
     `problem` is set when a value could not be understood: such a task is
     reported and never run (it is skipped rather than guessed).
+    `run` is a `- Run:` command (the task needs no model); `check` a `- Check:`
+    gate evaluated by code before anything else.
     """
 
     id: str
@@ -157,6 +160,8 @@ class Task:
     last_checked: datetime | None = None
     attempts: int = 0
     problem: str | None = None
+    run: str | None = None
+    check: CheckSpec | None = None
 
     @property
     def line(self) -> int:
@@ -172,10 +177,18 @@ class Task:
         return found
 
     @property
+    def uses_model(self) -> bool:
+        """Whether running this task can spend tokens: False for a `Run:` task
+        without a natural-language `Condition:`."""
+        return self.run is None or self.condition is not None
+
+    @property
     def schedule_text(self) -> str:
         """A one-line account of when this task runs, for people."""
         if self.kind is TaskKind.CONDITIONAL:
-            return f"when: {self.condition}"
+            gates = [self.check.describe()] if self.check is not None else []
+            gates += [self.condition] if self.condition else []
+            return "when: " + " and ".join(gates)
         if self.recurrence is not None:
             return self.recurrence.describe()
         if self.due is not None:

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Protocol
 
 from localhb.format.blocks import Block, content, is_blank, parse_blocks, split_lines
+from localhb.format.checks import CheckSpec, CheckSyntaxError, parse_check
 from localhb.format.model import (
     DEFAULT_COMPLETED_SECTIONS,
     DEFAULT_PENDING_SECTIONS,
@@ -50,6 +51,8 @@ KEYS: dict[str, str] = {
     "recurrence": "recurring",
     "schedule": "recurring",
     "condition": "condition",
+    "check": "check",
+    "run": "run",
     "description": "description",
     "completed": "completed",
     "notes": "notes",
@@ -535,7 +538,7 @@ class _Builder:
             except RecurrenceError as exc:
                 bad(f, f"{f.label}: {exc.message}", exc.hint)
         found, title = title_schedule(raw_title)
-        scheduled = any(k in by_key for k in ("recurring", "due", "condition"))
+        scheduled = any(k in by_key for k in ("recurring", "due", "condition", "check"))
         if found is not None:
             recurrence = recurrence or found
         elif pending and not scheduled and looks_like_schedule(raw_title):
@@ -599,9 +602,22 @@ class _Builder:
         condition = by_key["condition"].value.strip() if "condition" in by_key else None
         if condition == "":
             condition = None
+        run = by_key["run"].value.strip() if "run" in by_key else None
+        if run is not None and len(run) >= 2 and run[0] == run[-1] == "`":
+            run = run[1:-1].strip()
+        if run == "":
+            bad(by_key["run"], "Run: names no command", "write `- Run: <shell command>`")
+            run = None
+        check: CheckSpec | None = None
+        if "check" in by_key:
+            f = by_key["check"]
+            try:
+                check = parse_check(f.value)
+            except CheckSyntaxError as exc:
+                bad(f, str(exc))
         kind = (
             TaskKind.CONDITIONAL
-            if condition
+            if condition or (check is not None and recurrence is None)
             else TaskKind.RECURRING
             if recurrence is not None
             else TaskKind.ONE_TIME
@@ -637,6 +653,8 @@ class _Builder:
                 last_checked=last_checked,
                 attempts=attempts,
                 problem="; ".join(problems) or None,
+                run=run,
+                check=check,
             )
         )
 

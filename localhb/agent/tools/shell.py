@@ -22,7 +22,10 @@ import signal
 import subprocess
 import tempfile
 import threading
+import time
 from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
 from typing import IO, Any
 
 from localhb.agent.tools.base import Tool, ToolContext, head_size, join_cut, obj, tail_size
@@ -88,6 +91,59 @@ def command_env(env: Mapping[str, str], strip: tuple[str, ...]) -> dict[str, str
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class ShellRun:
+    """How one command ended: `code` None when it timed out and was killed."""
+
+    code: int | None
+    stdout: str
+    stderr: str
+    seconds: float
+
+    @property
+    def timed_out(self) -> bool:
+        return self.code is None
+
+
+def run_shell(
+    command: str, *, cwd: Path, env: Mapping[str, str], limit: float, max_output: int
+) -> ShellRun:
+    """Run `command` with `sh -c` in its own process group; kill the group at `limit`.
+
+    The one command runner: the run_command tool, `- Run:` tasks and `- Check:`
+    commands all go through it. The policy (`judge`) is the caller's to apply.
+    """
+    started = time.monotonic()
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(
+            command,
+            shell=True,
+            cwd=cwd,
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+            start_new_session=True,
+        )
+        with _LOCK:
+            _RUNNING.add(proc.pid)
+        code: int | None
+        try:
+            code = proc.wait(timeout=limit)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+            code = None
+        finally:
+            with _LOCK:
+                _RUNNING.discard(proc.pid)
+        return ShellRun(
+            code,
+            _read_capped(out, max_output, "stdout"),
+            _read_capped(err, max_output, "stderr"),
+            time.monotonic() - started,
+        )
+
+
 def _run(ctx: ToolContext, args: Mapping[str, Any], *, check: bool) -> str:
     command: str = args["command"]
     reason = judge(command, ctx.config.shell, check=check)
@@ -99,31 +155,18 @@ def _run(ctx: ToolContext, args: Mapping[str, Any], *, check: bool) -> str:
     limit = min(limit, ctx.time_left())
     if limit <= 0:
         raise ToolError("no time left in this task to run a command", tool="run_command")
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(
-            command,
-            shell=True,
-            cwd=ctx.paths.workspace,
-            env=dict(ctx.env),
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=err,
-            start_new_session=True,
+    done = run_shell(
+        command,
+        cwd=ctx.paths.workspace,
+        env=ctx.env,
+        limit=limit,
+        max_output=ctx.config.max_output_bytes,
+    )
+    if done.timed_out:
+        raise ToolError(
+            f"timed out after {limit:g}s and was killed\n{report(done)}", tool="run_command"
         )
-        with _LOCK:
-            _RUNNING.add(proc.pid)
-        try:
-            code = proc.wait(timeout=limit)
-        except subprocess.TimeoutExpired:
-            _kill_group(proc)
-            text = _report(ctx, None, out, err)
-            raise ToolError(
-                f"timed out after {limit:g}s and was killed\n{text}", tool="run_command"
-            ) from None
-        finally:
-            with _LOCK:
-                _RUNNING.discard(proc.pid)
-        return _report(ctx, code, out, err)
+    return report(done)
 
 
 def kill_running() -> int:
@@ -147,13 +190,13 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
     proc.wait()
 
 
-def _report(ctx: ToolContext, code: int | None, out: IO[bytes], err: IO[bytes]) -> str:
-    parts = [] if code is None else [f"exit code: {code}"]
-    for name, stream in (("stdout", out), ("stderr", err)):
-        text = _read_capped(stream, ctx.config.max_output_bytes, name)
+def report(done: ShellRun) -> str:
+    """The exit code and both streams, as the model (or a summary) is shown them."""
+    parts = [] if done.code is None else [f"exit code: {done.code}"]
+    for name, text in (("stdout", done.stdout), ("stderr", done.stderr)):
         if text.strip():
             parts.append(f"--- {name} ---\n{text.rstrip()}")
-    if len(parts) == (0 if code is None else 1):
+    if len(parts) == (0 if done.code is None else 1):
         parts.append("(no output)")
     return "\n".join(parts)
 

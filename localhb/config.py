@@ -120,11 +120,37 @@ class HTTPConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class ScheduleConfig:
+    """[tools.schedule]: may the agent add tasks in scheduled runs, and how many."""
+
+    enabled: bool = False
+    max_per_run: int = 3
+    min_interval: timedelta = timedelta(minutes=15)
+
+
+@dataclass(frozen=True, slots=True)
 class ToolsConfig:
     allowed_directories: tuple[Path, ...]
     max_output_bytes: int
     shell: ShellConfig
     http: HTTPConfig
+    schedule: ScheduleConfig = ScheduleConfig()
+
+
+@dataclass(frozen=True, slots=True)
+class APIConfig:
+    """[api]: the daemon's wake API (off by default)."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = 7142
+    allow_remote: bool = False
+    max_requests_per_minute: int = 60
+    max_queued: int = 16
+
+    @property
+    def listen(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +164,7 @@ class Config:
     agent: AgentConfig
     tools: ToolsConfig
     source_bytes: bytes | None = None  # the file exactly as read (None: defaults)
+    api: APIConfig = APIConfig()
 
     @property
     def state_db(self) -> Path:
@@ -150,6 +177,10 @@ class Config:
     @property
     def log_dir(self) -> Path:
         return self.home / "logs"
+
+    @property
+    def api_token_file(self) -> Path:
+        return self.home / "api.token"
 
     def tz(self) -> tzinfo:
         """The configured zone, else the system's; checked at load time."""
@@ -339,7 +370,7 @@ def _build(data: dict[str, Any], *, home: Path, source: Path | None) -> Config:
         return p if p.is_absolute() else (base / p)
 
     root = _Table(data, "", source)
-    root.known.update({"heartbeat", "llm", "agent", "tools"})
+    root.known.update({"heartbeat", "llm", "agent", "tools", "api"})
     root.finish()
 
     hb = _Table(data.get("heartbeat"), "heartbeat", source)
@@ -426,6 +457,7 @@ def _build(data: dict[str, Any], *, home: Path, source: Path | None) -> Config:
     tools_t = _Table(data.get("tools"), "tools", source)
     shell_t = tools_t.sub("shell")
     http_t = tools_t.sub("http")
+    schedule_t = tools_t.sub("schedule")
     tools = ToolsConfig(
         allowed_directories=tools_t.get(
             "allowed_directories",
@@ -457,8 +489,59 @@ def _build(data: dict[str, Any], *, home: Path, source: Path | None) -> Config:
             ),
         ),
     )
+    schedule = ScheduleConfig(
+        enabled=schedule_t.get("enabled", False, _bool, "true or false"),
+        max_per_run=schedule_t.get("max_per_run", 3, _int_at_least(0), "a whole number >= 0"),
+        min_interval=schedule_t.get(
+            "min_interval", timedelta(minutes=15), duration, 'a duration like "15m"'
+        ),
+    )
+    tools = replace(tools, schedule=schedule)
     shell_t.finish()
     http_t.finish()
-    tools_t.finish(nested=("shell", "http"))
+    schedule_t.finish()
+    tools_t.finish(nested=("shell", "http", "schedule"))
 
-    return Config(home=home, path=source, heartbeat=heartbeat, llm=llm, agent=agent, tools=tools)
+    api = _api(_Table(data.get("api"), "api", source))
+    return Config(
+        home=home, path=source, heartbeat=heartbeat, llm=llm, agent=agent, tools=tools, api=api
+    )
+
+
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+def _api(t: _Table) -> APIConfig:
+    """[api], with a listen address off loopback refused unless `allow_remote = true`."""
+
+    def listen(v: Any) -> tuple[str, int]:
+        text = _str(v).strip()
+        host, sep, port = text.rpartition(":")
+        if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError('write "host:port", e.g. "127.0.0.1:7142"')
+        host = host.strip("[]")
+        if not host:
+            raise ValueError("the host is missing")
+        return host, int(port)
+
+    enabled = t.get("enabled", False, _bool, "true or false")
+    host, port = t.get("listen", ("127.0.0.1", 7142), listen, 'an address like "127.0.0.1:7142"')
+    allow_remote = t.get("allow_remote", False, _bool, "true or false")
+    api = APIConfig(
+        enabled=enabled,
+        host=host,
+        port=port,
+        allow_remote=allow_remote,
+        max_requests_per_minute=t.get(
+            "max_requests_per_minute", 60, _int_at_least(1), "a whole number >= 1"
+        ),
+        max_queued=t.get("max_queued", 16, _int_at_least(1), "a whole number >= 1"),
+    )
+    t.finish()
+    if host not in LOOPBACK and not allow_remote:
+        raise t.error(
+            "listen",
+            f"{host!r} is not a loopback address; set `allow_remote = true` as well to "
+            "listen on it (and put TLS in front, see docs/api.md)",
+        )
+    return api

@@ -52,7 +52,7 @@ from localhb.agent.tools import (
     check_toolbox,
     task_toolbox,
 )
-from localhb.agent.tools.base import short
+from localhb.agent.tools.base import Scheduler, short
 from localhb.agent.tools.memory import search
 from localhb.agent.tools.shell import command_env
 from localhb.config import Config, LLMConfig
@@ -246,6 +246,7 @@ class _Run:
         clock: Clock,
         env: Mapping[str, str],
         heartbeat_file: Path | None,
+        scheduler: Scheduler | None = None,
     ) -> None:
         self.task, self.config, self.client, self.toolbox = task, config, client, toolbox
         self.model, self.condition, self.clock = model, condition, clock
@@ -269,6 +270,7 @@ class _Run:
             env=command_env(env, (llm.api_key_env, "OPENAI_API_KEY")),
             now=clock.now,
             time_left=self.time_left,
+            scheduler=scheduler,
         )
         self.messages: list[dict[str, Any]] = []
         self.steps = 0
@@ -489,14 +491,18 @@ def run_task(
     clock: Clock | None = None,
     env: Mapping[str, str] | None = None,
     heartbeat_file: Path | None = None,
+    scheduler: Scheduler | None = None,
 ) -> TaskResult:
     """Carry out `task` now, with every tool, until `complete_task` or a bound.
 
     Raises only before the task starts: MissingAPIKey (no client given and no
     key) or ConfigError (`[llm] system_prompt` unreadable). `heartbeat_file`
-    (default `[heartbeat] file`) is readable but never writable by the tools.
+    (default `[heartbeat] file`) is readable but never writable by the tools;
+    given a `scheduler`, the run has `schedule_task` to add tasks through it.
     """
-    run, end = _conduct(task, config, False, client, on_event, clock, env, heartbeat_file)
+    run, end = _conduct(
+        task, config, False, client, on_event, clock, env, heartbeat_file, scheduler
+    )
     result = _task_result(run, end)
     run.emit(EventKind.FINISH, outcome=result.status.value, text=result.summary)
     return result
@@ -511,6 +517,7 @@ def _conduct(
     clock: Clock | None,
     env: Mapping[str, str] | None,
     heartbeat_file: Path | None,
+    scheduler: Scheduler | None = None,
 ) -> tuple[_Run, _End]:
     """One loop: a task with every tool, or a condition check with read-only ones."""
     env = os.environ if env is None else env
@@ -522,13 +529,16 @@ def _conduct(
             task,
             config,
             client,
-            toolbox=check_toolbox(config.tools) if condition else task_toolbox(config.tools),
+            toolbox=check_toolbox(config.tools)
+            if condition
+            else task_toolbox(config.tools, scheduling=scheduler is not None),
             model=(config.llm.condition_model if condition else None) or config.llm.model,
             condition=condition,
             on_event=on_event,
             clock=clock or Clock(),
             env=env,
             heartbeat_file=heartbeat_file,
+            scheduler=None if condition else scheduler,
         )
         run.open(system)
         if condition:

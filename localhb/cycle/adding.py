@@ -10,13 +10,15 @@ never lost: the task is added again onto the newer text.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
+from itertools import islice, pairwise
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from localhb.core.errors import AddRefused
+from localhb.core.errors import AddRefused, HeartbeatFileError, ToolError
 from localhb.format.add import NewTask, insert_task
 from localhb.format.model import Diagnostic, Severity, Task
 from localhb.format.parser import Document, parse
@@ -24,12 +26,16 @@ from localhb.format.recurrence import Recurrence, RecurrenceError, parse_recurre
 from localhb.state.files import Snapshot, read_heartbeat, write_atomic
 from localhb.timing.plan import History, Policy, judge
 from localhb.timing.relative import WhenError, resolve_due
+from localhb.timing.schedule import slots_after
 
 if TYPE_CHECKING:
     from localhb.config import Config
 
 WRITE_TRIES = 8
 PRIORITIES = ("high", "medium", "low")
+WAKE_SOURCE = "api"  # `Added by: api, ...`: a task a wake prompt added
+SELF_REPLICATION_SPAN = timedelta(days=1)
+_WRITING = threading.Lock()  # two adds in one process never race each other
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,15 +165,17 @@ def add_task(
                 + "; ".join(dict.fromkeys(d.message for d in problems)),
                 diagnostics=problems,
             )
-        if read_heartbeat(target).same_as(snap):
+        with _WRITING:
+            if not read_heartbeat(target).same_as(snap):
+                continue
             write_atomic(target, text)
-            ev = judge(task, now, tz, Policy.of(hb), History())
-            warnings = tuple(
-                d.message
-                for d in after.diagnostics
-                if d.severity is Severity.WARNING and task.start <= d.line - 1 < task.end
-            )
-            return Added(task, task.text, ev.next_due, target, warnings)
+        ev = judge(task, now, tz, Policy.of(hb), History())
+        warnings = tuple(
+            d.message
+            for d in after.diagnostics
+            if d.severity is Severity.WARNING and task.start <= d.line - 1 < task.end
+        )
+        return Added(task, task.text, ev.next_due, target, warnings)
     raise AddRefused(f"{target} kept changing while the task was being added; try again")
 
 
@@ -198,3 +206,91 @@ def within(added_by: str | None, now: datetime, tz: tzinfo, span: timedelta) -> 
     except ValueError:
         return True  # unreadable: treat as recent, the safe side
     return now - when < span
+
+
+def added_by_source(task: Task) -> str | None:
+    """Who added the task, from its `Added by:` line (None: a person, by hand)."""
+    f = task.field("added by")
+    if f is None or not f.value.strip():
+        return None
+    return f.value.split(",", 1)[0].strip()
+
+
+def shortest_gap(rec: Recurrence, now: datetime, tz: tzinfo, cycle: timedelta) -> timedelta:
+    """The shortest time between two runs of `rec` (over its next 200 slots)."""
+    if rec.every_cycle:
+        return cycle
+    if rec.interval is not None:
+        return rec.interval
+    slots = [s.astimezone(UTC) for s in islice(slots_after(rec, now, tz), 200)]
+    gaps = [b - a for a, b in pairwise(slots)]
+    return min(gaps) if gaps else timedelta.max
+
+
+@dataclass
+class AgentScheduler:
+    """`schedule_task` for one run of `task`: the add path plus the guard and limits.
+
+    - at most `[tools.schedule] max_per_run` tasks per run;
+    - no recurrence more frequent than `min_interval`;
+    - none at all when `task` was itself added by the agent within a day.
+    """
+
+    config: Config
+    task: Task
+    clock: Callable[[], datetime]
+    added: int = 0
+
+    def __call__(self, args: Mapping[str, Any]) -> str:
+        limits = self.config.tools.schedule
+        tz = self.config.tz()
+        now = self.clock()
+        source = added_by_source(self.task)
+        stamp = self.task.field("added by")
+        if source not in (None, WAKE_SOURCE) and within(
+            stamp.value if stamp else None, now, tz, SELF_REPLICATION_SPAN
+        ):
+            raise _refuse(
+                "this task was itself added by the agent less than a day ago, so it may "
+                "not add tasks (no self-replicating loops)"
+            )
+        if self.added >= limits.max_per_run:
+            raise _refuse(f"at most {limits.max_per_run} task(s) may be added in one run")
+        known = {"title", "due", "every", "condition", "description", "priority", "notify"}
+        request = AddRequest(**{k: v for k, v in args.items() if k in known})
+        try:
+            new = prepare(request, now, tz, added_by=added_by_value(self.task.id, now, tz))
+            rec = recurrence_of(new)
+            if rec is not None:
+                gap = shortest_gap(rec, now, tz, self.config.heartbeat.interval)
+                if gap < limits.min_interval:
+                    raise _refuse(
+                        f"every: runs as often as every {_minutes(gap)}; the least allowed "
+                        f"gap is {_minutes(limits.min_interval)} ([tools.schedule] min_interval)"
+                    )
+            added = add_task(self.config, new, now)
+        except (AddRefused, HeartbeatFileError) as exc:
+            raise ToolError(str(exc), tool="schedule_task") from None
+        self.added += 1
+        return (
+            f"added task {added.task.id!r} to HEARTBEAT.md:\n{added.text.rstrip()}\n"
+            f"next run: {added.describe(tz)}"
+        )
+
+
+def scheduler_for(
+    config: Config, task: Task, clock: Callable[[], datetime]
+) -> AgentScheduler | None:
+    """The run's scheduler: always for a wake prompt's task, else only when enabled."""
+    if added_by_source(task) == WAKE_SOURCE or config.tools.schedule.enabled:
+        return AgentScheduler(config, task, clock)
+    return None
+
+
+def _refuse(message: str) -> ToolError:
+    return ToolError(f"refused: {message}", tool="schedule_task", refused=True)
+
+
+def _minutes(span: timedelta) -> str:
+    minutes = span.total_seconds() / 60
+    return f"{minutes:g} min"

@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from localhb.core.errors import HeartbeatFileError, LedgerError
+from localhb.cycle.adding import scheduler_for
 from localhb.format.edit import Edit, MoveToCompleted, apply_edits
 from localhb.format.model import Diagnostic, Section, Task, TaskKind
 from localhb.format.parser import Document, parse
@@ -339,7 +340,13 @@ class Runner:
                     task, self.config, on_event=self.on_event, env=self._env(), now=self.clock
                 )
             else:
-                r = agent.run_task(task, self.config, client=client, **self._agent_options())
+                r = agent.run_task(
+                    task,
+                    self.config,
+                    client=client,
+                    scheduler=scheduler_for(self.config, task, self.clock),
+                    **self._agent_options(),
+                )
         except Exception as exc:  # panic recovery: a crashing task is that task's error
             return self._crash(task, exc)
         return Outcome(task.id, r.status.value, r.summary), r.to_dict()

@@ -12,12 +12,21 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
-from typing import Any
+from typing import Any, Protocol
 
 from localhb.agent.tools.paths import PathPolicy
 from localhb.config import ToolsConfig
 
 Schema = Mapping[str, Any]
+
+
+class Scheduler(Protocol):
+    """Adds a task to HEARTBEAT.md for `schedule_task`; returns what to tell the model.
+
+    Raises ToolError (refused) when a guard or limit says no.
+    """
+
+    def __call__(self, args: Mapping[str, Any]) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +40,7 @@ class ToolContext:
     env: Mapping[str, str]
     now: Callable[[], datetime]
     time_left: Callable[[], float]
+    scheduler: Scheduler | None = None
 
 
 Handler = Callable[[ToolContext, Mapping[str, Any]], str]

@@ -19,6 +19,7 @@ from localhb.agent.tools.base import Tool, ToolContext, check_arguments, obj
 from localhb.agent.tools.files import EDIT_FILE, LIST_DIR, READ_FILE, WRITE_FILE
 from localhb.agent.tools.http import HTTP_GET, HTTP_REQUEST
 from localhb.agent.tools.memory import MEMORY_APPEND, MEMORY_SEARCH
+from localhb.agent.tools.schedule import SCHEDULE_TASK
 from localhb.agent.tools.shell import RUN_COMMAND, RUN_COMMAND_READ_ONLY
 from localhb.config import ToolsConfig
 from localhb.core.errors import ToolError
@@ -141,14 +142,20 @@ def parse_arguments(raw: str) -> tuple[dict[str, Any], str]:
     return value, ""
 
 
-def task_toolbox(config: ToolsConfig) -> Toolbox:
-    """Everything a task may use; disabled families are left out."""
+def task_toolbox(config: ToolsConfig, *, scheduling: bool = False) -> Toolbox:
+    """Everything a task may use; disabled families are left out.
+
+    `schedule_task` is there only when the run was given a scheduler.
+    """
     tools = [READ_FILE, WRITE_FILE, EDIT_FILE, LIST_DIR]
     if config.shell.enabled:
         tools.append(RUN_COMMAND)
     if config.http.enabled:
         tools.append(HTTP_REQUEST)
-    tools += [MEMORY_SEARCH, MEMORY_APPEND, COMPLETE_TASK]
+    tools += [MEMORY_SEARCH, MEMORY_APPEND]
+    if scheduling:
+        tools.append(SCHEDULE_TASK)
+    tools.append(COMPLETE_TASK)
     return Toolbox(tuple(tools))
 
 

@@ -90,6 +90,8 @@ class LLMConfig:
     condition_model: str | None
     system_prompt: Path | None
     retry_backoff: float = 1.0
+    api_key_file: str | None = None  # expanded when read (localhb.agent.credentials)
+    api_key_command: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +111,8 @@ class ShellConfig:
     allow: tuple[str, ...]
     require_approval: tuple[str, ...]
     read_only: tuple[str, ...] = DEFAULT_SHELL_READ_ONLY
+    sandbox: str = "auto"  # "auto" | "bubblewrap" | "none" (localhb.agent.tools.sandbox)
+    network: bool = True  # False: sandboxed commands get no network
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,6 +318,15 @@ def _int_at_least(low: int) -> Callable[[Any], int]:
     return check
 
 
+def _choice(*choices: str) -> Callable[[Any], str]:
+    def check(v: Any) -> str:
+        if v not in choices:
+            raise ValueError
+        return str(v)
+
+    return check
+
+
 def _str(v: Any) -> str:
     if not isinstance(v, str):
         raise TypeError
@@ -439,6 +452,13 @@ def _build(data: dict[str, Any], *, home: Path, source: Path | None) -> Config:
             "retry_backoff", 1.0, lambda v: duration(v).total_seconds(), "a duration"
         ),
     )
+    llm = replace(
+        llm,
+        api_key_file=llm_t.get("api_key_file", None, _opt_str, "a file path"),
+        api_key_command=llm_t.get("api_key_command", None, _opt_str, "a command"),
+    )
+    if llm.api_key_file is not None and llm.api_key_command is not None:
+        raise llm_t.error("api_key_command", "set api_key_file or api_key_command, not both")
     llm_t.finish()
 
     agent = AgentConfig(
@@ -479,6 +499,13 @@ def _build(data: dict[str, Any], *, home: Path, source: Path | None) -> Config:
             read_only=shell_t.get(
                 "read_only", DEFAULT_SHELL_READ_ONLY, _regex_list, "a list of regexes"
             ),
+            sandbox=shell_t.get(
+                "sandbox",
+                "auto",
+                _choice("auto", "bubblewrap", "none"),
+                '"auto", "bubblewrap" or "none"',
+            ),
+            network=shell_t.get("network", True, _bool, "true or false"),
         ),
         http=HTTPConfig(
             enabled=http_t.get("enabled", True, _bool, "true or false"),

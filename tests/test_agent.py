@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from localhb.agent.endpoint import backoff, is_local
+from localhb.agent.endpoint import backoff, is_local, retry_after_seconds
 from localhb.agent.loop import Clock, run_task
 from localhb.core.errors import ConfigError
 from localhb.core.results import EventKind, Failure, Status, TraceEvent
@@ -376,11 +376,33 @@ def test_result_is_json_friendly(scripted_llm: ScriptedLLM, tmp_path: Path) -> N
 
 
 def test_backoff_doubles_and_honours_retry_after() -> None:
-    """Backoff doubles from the base, is capped, and prefers the server's Retry-After."""
+    """Backoff doubles from the base, is capped, and follows the server's Retry-After
+    however long (the deadline decides); a negative Retry-After means now."""
     assert [backoff(n, 0.5) for n in range(4)] == [0.5, 1.0, 2.0, 4.0]
     assert backoff(20, 0.5) == 60.0
     assert backoff(0, 0.5, retry_after=3.0) == 3.0
-    assert backoff(1, 0.5, retry_after=3600.0) == 1.0
+    assert backoff(1, 0.5, retry_after=3600.0) == 3600.0
+    assert backoff(1, 0.5, retry_after=-5.0) == 0.0
+
+
+def test_retry_after_http_date() -> None:
+    """Retry-After as an HTTP date is the time until it; garbage is no answer."""
+    now = datetime(2025, 1, 15, 12, 0, tzinfo=UTC)
+    assert retry_after_seconds({"retry-after": "Wed, 15 Jan 2025 12:02:00 GMT"}, now) == 120.0
+    assert retry_after_seconds({"retry-after": "soon"}, now) is None
+    assert retry_after_seconds({"retry-after-ms": "1500"}, now) == 1.5
+
+
+def test_retry_after_past_the_deadline_ends_the_run(
+    scripted_llm: ScriptedLLM, tmp_path: Path
+) -> None:
+    """A Retry-After longer than the time left ends the run at once, naming the wait."""
+    config = make_config(tmp_path, scripted_llm, agent={"task_timeout": "2m"})
+    scripted_llm.error(429, "slow down", headers={"Retry-After": "3600"})
+    result = run_task(make_task(), config)
+    assert result.status is Status.ERROR and result.stats.failure is Failure.LLM
+    assert "wait 3600s (Retry-After)" in result.summary and "deadline" in result.summary
+    assert len(scripted_llm.requests) == 1
 
 
 @pytest.mark.parametrize(

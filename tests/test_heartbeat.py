@@ -482,3 +482,32 @@ def test_log_follows_rotation_by_another_process(tmp_path: Path) -> None:
         handler.flush()
     assert "after" in path.read_text() and "after" not in path.with_name("agent.log.1").read_text()
     configure(tmp_path / "other")  # release the handler
+
+
+def test_url_credentials_never_recorded(tmp_path: Path, server: ScriptedLLM, run: Run) -> None:
+    """A password in base_url is in no file of the home (ledger, log, health, HEARTBEAT.md,
+    memory) and not on the terminal."""
+    home = make_home(tmp_path, server, ONE_DUE)
+    config = home / "config.toml"
+    secret_url = server.base_url.replace("http://", "http://bob:hunter2pass@")
+    config.write_text(config.read_text().replace(server.base_url, secret_url))
+    server.error(500, "model crashed").error(500, "model crashed")
+    code, out, err = run(home, "--now", "2024-01-15 14:05")
+    assert code == 1 and "bob:hunter2pass" not in out + err
+    assert "[REDACTED]@127.0.0.1" in hb_file(home).read_text()
+    for path in home.rglob("*"):
+        if path.is_file() and path.name != "config.toml":
+            assert b"hunter2pass" not in path.read_bytes(), path
+
+
+def test_control_characters_from_the_model_are_escaped(
+    tmp_path: Path, server: ScriptedLLM, run: Run
+) -> None:
+    """NUL, ESC sequences and U+202E in a summary reach HEARTBEAT.md and the terminal escaped."""
+    home = make_home(tmp_path, server, ONE_DUE)
+    server.complete("error", "bad\x1b[2J\x1b]0;pwn\x07 \u202etxt.exe\x00 end")
+    _, out, err = run(home, "--now", "2024-01-15 14:05")
+    text = hb_file(home).read_text()
+    for raw in ("\x1b", "\x07", "\u202e", "\x00"):
+        assert raw not in text and raw not in out + err
+    assert "bad\\x1b[2J" in text and "\\u202etxt.exe" in text

@@ -42,3 +42,13 @@ def test_ci_runs_the_readme_test_command() -> None:
     assert len(commands) == 2, "the quick start has exactly two set-up commands"
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert commands[1] in ci
+    assert ci.rstrip().endswith(commands[1]), "the README's command is what CI ends with"
+
+
+def test_ci_installs_bubblewrap_as_the_readme_says() -> None:
+    """.ci/run installs bubblewrap before the tests, as the README says the sandbox tests need."""
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "apt-get install -y -qq bubblewrap" in ci
+    assert ci.index("bubblewrap") < ci.index("pytest")
+    assert "apt-get install bubblewrap" in readme and ".ci/run" in readme

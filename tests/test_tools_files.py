@@ -175,3 +175,39 @@ def test_workspace_relative_paths_ignore_the_process_cwd(
     (ctx.paths.workspace / "here.txt").write_text("ws\n")
     assert call(ctx, "read_file", path="here.txt").content == "ws\n"
     assert os.getcwd() == str(tmp_path / "outside")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [".git/config", ".git/hooks/pre-commit", "repo/.git/config", ".hg/hgrc", ".svn/x", ".git"],
+)
+def test_vcs_metadata_is_never_written(ctx: ToolContext, path: str) -> None:
+    """write_file and edit_file refuse .git/ (and .hg/, .svn/, ...): its config runs commands."""
+    target = ctx.paths.workspace / path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    outcome = call(ctx, "write_file", path=path, content='[core]\n\tfsmonitor = "touch pwned"\n')
+    assert outcome.status is CallStatus.REFUSED and "version-control" in outcome.content
+    assert not target.exists()
+    target.write_text("old\n")
+    edit = call(ctx, "edit_file", path=path, old_text="old", new_text="new")
+    assert edit.status is CallStatus.REFUSED and target.read_text() == "old\n"
+    assert call(ctx, "read_file", path=path).ok  # reading is fine
+
+
+def test_vcs_metadata_through_a_symlink_is_refused(ctx: ToolContext) -> None:
+    """A link into .git/ resolves before the check, so it is refused too."""
+    (ctx.paths.workspace / ".git").mkdir()
+    (ctx.paths.workspace / "innocent").symlink_to(ctx.paths.workspace / ".git")
+    outcome = call(ctx, "write_file", path="innocent/config", content="x")
+    assert outcome.status is CallStatus.REFUSED
+
+
+def test_vcs_metadata_allowed_when_listed(tmp_path: Path) -> None:
+    """Listing the .git directory in allowed_directories is the explicit way to allow it."""
+    git = tmp_path / "workspace" / ".git"
+    git.mkdir(parents=True)
+    config = make_config(
+        tmp_path, "http://127.0.0.1:9/v1", tools={"allowed_directories": [str(git)]}
+    )
+    outcome = call(make_context(config), "write_file", path=".git/description", content="x")
+    assert outcome.ok

@@ -74,6 +74,8 @@ def web() -> Iterator[str]:
 
 
 def make(tmp_path: Path, **http: object) -> Config:
+    """A config whose http tool may reach the loopback test server (listed explicitly)."""
+    http = {"allowed_hosts": ["127.0.0.1"], **http}
     return make_config(tmp_path, "http://127.0.0.1:9/v1", tools={"http": {"timeout": 2, **http}})
 
 
@@ -163,3 +165,49 @@ def test_condition_check_may_only_get(web: str, tmp_path: Path) -> None:
 def test_disabled(tmp_path: Path) -> None:
     """With [tools.http] enabled = false the tool is not offered."""
     assert "http_request" not in task_toolbox(make(tmp_path, enabled=False).tools).names
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:9/",
+        "http://localhost:9/",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://10.0.0.1/",
+        "http://192.168.1.1/",
+        "http://[::1]:9/",
+        "http://[::ffff:127.0.0.1]:9/",
+        "http://0.0.0.0:9/",
+        "http://100.64.0.1/",
+    ],
+)
+def test_internal_addresses_are_refused_by_default(tmp_path: Path, url: str) -> None:
+    """With allowed_hosts = [] loopback, private, link-local and metadata addresses are refused."""
+    ctx = make_context(make(tmp_path, allowed_hosts=[]))
+    outcome = fetch(ctx, url=url)
+    assert outcome.status is CallStatus.REFUSED and "internal address" in outcome.content
+
+
+def test_internal_refusal_is_after_dns() -> None:
+    """A public-looking name that resolves to an internal address is refused too."""
+    from localhb.agent.tools.http import _internal
+
+    def fake_dns(host: str, port: int, proto: int = 0) -> list[tuple[object, ...]]:
+        return [(2, 1, 6, "", ("169.254.169.254", port))]
+
+    assert "169.254.169.254" in (_internal("metadata.example.com", 80, fake_dns) or "")
+    public = [(2, 1, 6, "", ("93.184.216.34", 80))]
+    assert _internal("example.com", 80, lambda *a, **k: public) is None
+
+
+def test_redirect_to_an_internal_address_is_refused(web: str, tmp_path: Path) -> None:
+    """A redirect hop to an unlisted internal host is refused even when the first hop is listed."""
+    ctx = make_context(make(tmp_path, allowed_hosts=["127.0.0.1", "*.example.com"]))
+    hop = fetch(ctx, url=f"{web}/to-localhost")
+    assert hop.status is CallStatus.REFUSED and "localhost" in hop.content
+
+
+def test_a_listed_internal_host_is_reachable(web: str, tmp_path: Path) -> None:
+    """Listing a loopback host in allowed_hosts is how a task may reach it."""
+    ctx = make_context(make(tmp_path, allowed_hosts=["127.0.0.1"]))
+    assert fetch(ctx, url=f"{web}/hello").ok

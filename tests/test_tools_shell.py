@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from localhb.agent.tools import CallStatus, Outcome, ToolContext, task_toolbox
-from localhb.agent.tools.shell import judge
+from localhb.agent.tools import CallStatus, Outcome, ToolContext, check_toolbox, task_toolbox
+from localhb.agent.tools.shell import command_env, judge
 from localhb.config import DEFAULT_SHELL_DENY, Config, ShellConfig, config_from_mapping
 from tests.scripted_llm import make_config, make_context
 
@@ -185,8 +187,9 @@ def test_output_is_capped_with_a_note(config: Config) -> None:
 
 @pytest.mark.skipif(not Path("/proc/self").exists(), reason="reads /proc")
 def test_timeout_kills_the_whole_group(tmp_path: Path) -> None:
-    """A command past its timeout is killed with its children, and says so."""
-    config = make_config(tmp_path, "http://127.0.0.1:9/v1", tools={"shell": {"timeout": 0.3}})
+    """A command past its timeout is killed with its children, and says so (no sandbox)."""
+    shell = {"timeout": 0.3, "sandbox": "none"}  # the child's pid is read from outside
+    config = make_config(tmp_path, "http://127.0.0.1:9/v1", tools={"shell": shell})
     ctx = make_context(config)
     outcome = run(ctx, "sleep 30 & echo $! > child.pid; wait")
     assert outcome.status is CallStatus.ERROR and "timed out after 0.3s" in outcome.content
@@ -215,3 +218,35 @@ def test_commands_get_no_stdin(config: Config) -> None:
     """A command waiting for input gets end-of-file at once instead of hanging."""
     ctx = make_context(config)
     assert run(ctx, "cat; echo done").content.endswith("done")
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+@pytest.mark.parametrize("sandbox", ["none", "auto"])
+def test_git_status_runs_no_fsmonitor_or_hook(tmp_path: Path, sandbox: str) -> None:
+    """A .git/config fsmonitor or hook cannot make an allowed `git status`/`commit` run it."""
+    shell = {"sandbox": sandbox, "allow": [r"^git (status|commit)\b"]}
+    config = make_config(tmp_path, "http://127.0.0.1:9/v1", tools={"shell": shell})
+    ws = config.agent.workspace
+    git = ["git", "-C", str(ws)]
+    subprocess.run([*git, "init", "-q"], check=True)
+    marker = tmp_path / "pwned"
+    subprocess.run([*git, "config", "core.fsmonitor", f"touch {marker}"], check=True)
+    hook = ws / ".git" / "hooks" / "pre-commit"
+    hook.write_text(f"#!/bin/sh\ntouch {marker}\n")
+    hook.chmod(0o755)
+    (ws / "a.txt").write_text("a\n")
+    ctx = make_context(config)
+    check = check_toolbox(ctx.config).call(
+        "run_command", json.dumps({"command": "git status"}), ctx
+    )
+    assert check.ok and "a.txt" in check.content
+    run(ctx, "git commit -q --allow-empty -m x")
+    assert not marker.exists()
+
+
+def test_command_env_turns_git_hooks_off() -> None:
+    """Commands get GIT_CONFIG_NOSYSTEM and hooksPath/fsmonitor overrides, replacing any own."""
+    env = command_env({"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "core.pager", "A": "b"}, ())
+    assert env["GIT_CONFIG_NOSYSTEM"] == "1" and env["A"] == "b"
+    pairs = {env[f"GIT_CONFIG_KEY_{n}"]: env[f"GIT_CONFIG_VALUE_{n}"] for n in range(2)}
+    assert pairs == {"core.hooksPath": "/dev/null", "core.fsmonitor": "false"}

@@ -1,18 +1,22 @@
-"""The model endpoint, as pure rules: which URL, which key, when and how long to retry.
+"""The model endpoint, as rules: which URL, which key, when and how long to retry.
 
-No I/O and no `openai`: `localhb.agent.loop` builds the SDK client from these, and
-the runner and CLI can use them without loading the SDK.
+No `openai`, and no I/O but reading the key (`resolve_endpoint`, through
+`localhb.agent.credentials`): `localhb.agent.loop` builds the SDK client from
+these, and the runner and CLI can use them without loading the SDK.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from localhb.config import LLMConfig
 from localhb.core.errors import MissingAPIKey
+from localhb.core.redact import strip_url_credentials
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 NO_KEY = "localhb-no-key"  # what a keyless local endpoint is sent; the SDK insists on one
@@ -34,20 +38,29 @@ def is_local(base_url: str) -> bool:
     return ip.is_loopback or ip.is_private or ip.is_link_local
 
 
+def base_url_of(llm: LLMConfig, env: Mapping[str, str]) -> str:
+    """`[llm] base_url`, else OPENAI_BASE_URL, else OpenAI's."""
+    return llm.base_url or env.get("OPENAI_BASE_URL", "").strip() or DEFAULT_BASE_URL
+
+
 def resolve_endpoint(llm: LLMConfig, env: Mapping[str, str]) -> tuple[str, str]:
     """(base URL, API key) as the run will use them; MissingAPIKey when a key is needed.
 
-    The URL is `[llm] base_url`, else OPENAI_BASE_URL, else OpenAI's. The key is
-    read from `[llm] api_key_env` only: a key meant for one host is never sent
-    to another because a different variable happened to be set.
+    The URL is `base_url_of`. The key comes from `[llm] api_key_file`, else
+    `api_key_command`, else `api_key_env` only (`localhb.agent.credentials`): a
+    key meant for one host is never sent to another because a different
+    variable happened to be set. Errors show the URL without its credentials.
     """
-    base_url = llm.base_url or env.get("OPENAI_BASE_URL", "").strip() or DEFAULT_BASE_URL
-    key = env.get(llm.api_key_env, "").strip()
+    from localhb.agent.credentials import read_key, source_name
+
+    base_url = base_url_of(llm, env)
+    shown = strip_url_credentials(base_url)
+    key = read_key(llm, env, shown)
     if key:
         return base_url, key
     if is_local(base_url):
         return base_url, NO_KEY
-    raise MissingAPIKey(llm.api_key_env, base_url)
+    raise MissingAPIKey(source_name(llm), shown)
 
 
 def is_retryable(status: int) -> bool:
@@ -56,23 +69,43 @@ def is_retryable(status: int) -> bool:
 
 
 def backoff(attempt: int, base: float, retry_after: float | None = None) -> float:
-    """Seconds before retry number `attempt` (0-based): the server's say, else doubling."""
-    if retry_after is not None and 0 <= retry_after <= MAX_BACKOFF:
-        return retry_after
+    """Seconds before retry number `attempt` (0-based): the server's say, else doubling.
+
+    A Retry-After is honoured however long it is (the caller ends the run when
+    it would pass the task's deadline); a negative one means "now".
+    """
+    if retry_after is not None and math.isfinite(retry_after):
+        return max(0.0, retry_after)
     return float(min(base * 2**attempt, MAX_BACKOFF))
 
 
-def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
-    """The wait a server asked for in `retry-after-ms` or `retry-after` (seconds), if any."""
+def retry_after_seconds(headers: Mapping[str, str], now: datetime | None = None) -> float | None:
+    """The wait a server asked for in `retry-after-ms`, or `retry-after` (seconds or a date)."""
     for name, scale in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
         value = headers.get(name)
         if value is None:
             continue
+        seconds: float | None
         try:
-            return float(value) / scale
+            seconds = float(value) / scale
         except ValueError:
-            return None
+            seconds = _http_date_wait(value, now) if scale == 1.0 else None
+        if seconds is not None and math.isfinite(seconds):
+            return seconds
+        return None
     return None
+
+
+def _http_date_wait(value: str, now: datetime | None) -> float | None:
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(value.strip())
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return (when - (now or datetime.now(UTC))).total_seconds()
 
 
 @dataclass(frozen=True, slots=True)

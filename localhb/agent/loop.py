@@ -29,7 +29,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
+from localhb.agent.credentials import key_file
 from localhb.agent.endpoint import (
+    NO_KEY,
     Reply,
     ToolCall,
     backoff,
@@ -57,7 +59,7 @@ from localhb.agent.tools.memory import search
 from localhb.agent.tools.shell import command_env
 from localhb.config import Config, LLMConfig
 from localhb.core.errors import LLMError
-from localhb.core.redact import Redactor
+from localhb.core.redact import Redactor, strip_url_credentials
 from localhb.core.results import (
     ConditionResult,
     EventKind,
@@ -111,7 +113,8 @@ class ModelClient:
         import openai
 
         self.llm = llm
-        self.base_url = base_url
+        self.base_url = strip_url_credentials(base_url)  # as shown in traces and errors
+        self.api_key = api_key
         self._client = openai.OpenAI(
             base_url=base_url, api_key=api_key, max_retries=0, timeout=llm.request_timeout
         )
@@ -158,7 +161,7 @@ class ModelClient:
             except openai.APIStatusError as exc:
                 retryable = is_retryable(exc.status_code)
                 reason = f"HTTP {exc.status_code} from {self.base_url}: {_message(exc)}"
-                wait = retry_after_seconds(exc.response.headers)
+                wait = retry_after_seconds(exc.response.headers, clock.now())
             except openai.APITimeoutError:
                 if timeout < self.llm.request_timeout:
                     raise OutOfTime from None
@@ -177,6 +180,15 @@ class ModelClient:
                 raise LLMError(one_line(reason, 300) + tries)
             delay = backoff(attempt, self.llm.retry_backoff, wait)
             if clock.monotonic() + delay >= deadline:
+                if wait is not None:
+                    left = max(0.0, deadline - clock.monotonic())
+                    raise LLMError(
+                        one_line(
+                            f"{reason}; the server asked to wait {wait:g}s (Retry-After), "
+                            f"longer than the {left:.0f}s left before the task's deadline",
+                            300,
+                        )
+                    )
                 raise OutOfTime
             attempt += 1
             on_retry(reason, attempt, delay)
@@ -252,7 +264,10 @@ class _Run:
         self.model, self.condition, self.clock = model, condition, clock
         self.sink = on_event
         llm = config.llm
-        self.redact = Redactor.from_env(env, extra_names=(llm.api_key_env, "OPENAI_API_KEY"))
+        key = {client.api_key: "API_KEY"} if client.api_key != NO_KEY else {}
+        self.redact = Redactor.from_env(
+            env, extra_names=(llm.api_key_env, "OPENAI_API_KEY"), extra_values=key
+        )
         self.started_at = clock.now().astimezone(UTC)
         self.deadline = clock.monotonic() + config.agent.task_timeout.total_seconds()
         workspace = config.agent.workspace
@@ -260,7 +275,14 @@ class _Run:
         protected = [heartbeat_file or config.heartbeat.file, config.state_db]
         if config.path is not None:
             protected.append(config.path)
-        self.paths = PathPolicy.build(workspace, config.tools.allowed_directories, protected)
+        key_path = key_file(llm, env)
+        secret = [key_path] if key_path is not None else []
+        self.paths = PathPolicy.build(
+            workspace, config.tools.allowed_directories, protected, secret=secret
+        )
+        hidden = [config.home, *secret]
+        if env.get("CREDENTIALS_DIRECTORY"):  # systemd's LoadCredential= directory
+            hidden.append(Path(env["CREDENTIALS_DIRECTORY"]))
         self.tz = config.tz()
         self.ctx = ToolContext(
             paths=self.paths,
@@ -271,6 +293,7 @@ class _Run:
             now=clock.now,
             time_left=self.time_left,
             scheduler=scheduler,
+            hidden=tuple(hidden),
         )
         self.messages: list[dict[str, Any]] = []
         self.steps = 0

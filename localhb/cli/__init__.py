@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from localhb import __version__
 from localhb.core.errors import HeartbeatFileError, LocalhbError
@@ -76,7 +76,33 @@ def _add_module_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
         module.add_parser(sub)
 
 
+class _SafeStream:
+    """A text stream that masks URL credentials and escapes control characters
+    (ESC sequences, NUL, bidi overrides) in everything printed to the terminal."""
+
+    def __init__(self, inner: TextIO) -> None:
+        self._inner = inner
+
+    def write(self, text: str) -> int:
+        from localhb.core.redact import fold_controls, strip_url_credentials
+
+        self._inner.write(fold_controls(strip_url_credentials(text)))
+        return len(text)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._inner, name)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    out, err = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _SafeStream(out), _SafeStream(err)
+    try:
+        return _main(argv)
+    finally:
+        sys.stdout, sys.stderr = out, err
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

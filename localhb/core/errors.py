@@ -7,7 +7,7 @@
     ├── EditConflict              an edit names a task or field the file no longer has
     ├── AddRefused                a task to add would not validate (field); file untouched
     ├── LLMError                  the model endpoint failed after retries (reason)
-    │   └── MissingAPIKey         the endpoint needs a key and the env var is empty
+    │   └── MissingAPIKey         the endpoint needs a key and its source gave none
     ├── ToolError                 a tool call failed or was refused (tool): told to the model
     └── LedgerError               the state database is unusable or a transition is invalid
 
@@ -89,11 +89,12 @@ class LLMError(LocalhbError):
 
 
 class MissingAPIKey(LLMError):
-    """The endpoint needs an API key and the named environment variable is empty."""
+    """The endpoint needs an API key and its source (variable, file, command) gave none."""
 
-    def __init__(self, env_var: str, base_url: str) -> None:
+    def __init__(self, env_var: str, base_url: str, *, reason: str | None = None) -> None:
         self.env_var = env_var
-        super().__init__(f"no API key: set {env_var} (needed for {base_url})")
+        why = reason if reason is not None else f"set {env_var}"
+        super().__init__(f"no API key: {why} (needed for {base_url})")
 
 
 class ToolError(LocalhbError):

@@ -12,6 +12,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
+from localhb.core.redact import fold_controls
+
 SUMMARY_LIMIT = 200
 NOTES_LIMIT = 4000
 
@@ -181,7 +183,7 @@ class TraceSink(Protocol):
 
 def one_line(text: str, limit: int = SUMMARY_LIMIT) -> str:
     """`text` on one line, single-spaced, shorter than `limit` characters."""
-    flat = " ".join(text.split())
+    flat = fold_controls(" ".join(text.split()), keep_newlines=False)
     if len(flat) < limit:
         return flat
     return flat[: limit - 2].rstrip() + "…"
@@ -189,7 +191,7 @@ def one_line(text: str, limit: int = SUMMARY_LIMIT) -> str:
 
 def clip(text: str, limit: int = NOTES_LIMIT) -> str:
     """`text` trimmed, at most `limit` characters, marked when cut."""
-    text = text.strip()
+    text = fold_controls(text.strip())
     if len(text) <= limit:
         return text
     return text[: limit - 15].rstrip() + "\n[... cut ...]"

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 
 from localhb.core.errors import EditConflict
+from localhb.core.redact import fold_controls
 from localhb.format.blocks import content, is_blank
 from localhb.format.model import Form, Section, Task
 from localhb.format.parser import Document, SectionInfo
@@ -68,8 +69,8 @@ class _New(str):
 
 
 def one_line(value: str) -> str:
-    """A value safe for a single `- Key: value` line."""
-    return " ".join(value.split())
+    """A value safe for a single `- Key: value` line: no breaks, controls escaped."""
+    return fold_controls(" ".join(value.split()), keep_newlines=False)
 
 
 def apply_edits(doc: Document, edits: Sequence[Edit]) -> str:

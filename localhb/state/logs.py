@@ -1,7 +1,9 @@
 """Where cycle and run events go: `$LOCALHB_HOME/logs/agent.log`, rotated.
 
 Secrets are redacted by the agent before events reach the log; the log
-itself is for people reading what happened, one event per line.
+itself is for people reading what happened, one event per line. As a last
+line of defence every record is formatted through `SafeFormatter`: URL
+credentials masked, control characters escaped.
 """
 
 from __future__ import annotations
@@ -16,6 +18,15 @@ LOG_NAME = "agent.log"
 MAX_BYTES = 5 * 1024 * 1024
 BACKUPS = 5
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+class SafeFormatter(logging.Formatter):
+    """A Formatter whose output has no URL credentials and no raw control characters."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        from localhb.core.redact import fold_controls, strip_url_credentials
+
+        return fold_controls(strip_url_credentials(super().format(record)))
 
 
 class _SharedRotatingHandler(logging.handlers.RotatingFileHandler):
@@ -46,11 +57,11 @@ def configure(log_dir: Path, *, stream: TextIO | None = None, level: int = loggi
     handler: logging.Handler = _SharedRotatingHandler(
         path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8"
     )
-    handler.setFormatter(logging.Formatter(FORMAT))
+    handler.setFormatter(SafeFormatter(FORMAT))
     logger.addHandler(handler)
     if stream is not None:
         console = logging.StreamHandler(stream)
-        console.setFormatter(logging.Formatter(FORMAT))
+        console.setFormatter(SafeFormatter(FORMAT))
         logger.addHandler(console)
     logger.setLevel(level)
     logger.propagate = False

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
+from pathlib import Path
 from typing import Any, Protocol
 
 from localhb.agent.tools.paths import PathPolicy
@@ -41,6 +42,7 @@ class ToolContext:
     now: Callable[[], datetime]
     time_left: Callable[[], float]
     scheduler: Scheduler | None = None
+    hidden: tuple[Path, ...] = ()  # never visible to sandboxed commands (home, key file)
 
 
 Handler = Callable[[ToolContext, Mapping[str, Any]], str]

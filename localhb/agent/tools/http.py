@@ -2,7 +2,11 @@
 
 Only http and https. When `[tools.http] allowed_hosts` is set, every hop
 (redirects included) must go to one of those hosts: "example.com" matches that
-host alone, "*.example.com" its subdomains. The body is read up to
+host alone, "*.example.com" its subdomains. Whatever the list, a host that is
+not in it is refused on every hop when it resolves (DNS included) to a
+loopback, private, link-local (cloud metadata, 169.254.169.254), shared,
+multicast or reserved address: listing a host is how a task may reach
+something on the machine or the LAN. The body is read up to
 `max_response_bytes` and shown up to `[tools] max_output_bytes`. A condition
 check gets a GET/HEAD-only variant.
 """
@@ -34,9 +38,37 @@ def check_url(url: str, policy: HTTPConfig) -> str | None:
         return f"only http and https URLs are allowed, not {parts.scheme or 'a bare path'!r}"
     if not host:
         return "the URL has no host"
-    if policy.allowed_hosts and not any(_host_matches(host, h) for h in policy.allowed_hosts):
-        listed = ", ".join(policy.allowed_hosts)
-        return f"host {host!r} is not in [tools.http] allowed_hosts ({listed})"
+    listed = any(_host_matches(host, h) for h in policy.allowed_hosts)
+    if policy.allowed_hosts and not listed:
+        names = ", ".join(policy.allowed_hosts)
+        return f"host {host!r} is not in [tools.http] allowed_hosts ({names})"
+    if not listed:
+        return _internal(host, parts.port or (443 if parts.scheme == "https" else 80))
+    return None
+
+
+def _internal(host: str, port: int, resolve: Any = None) -> str | None:
+    """Why `host` is refused as an internal address (after DNS), or None when public."""
+    import ipaddress
+    import socket
+
+    try:
+        addresses = [ipaddress.ip_address(host.strip("[]"))]
+    except ValueError:
+        try:
+            infos = (resolve or socket.getaddrinfo)(host, port, proto=socket.IPPROTO_TCP)
+        except (OSError, UnicodeError):
+            return None  # it cannot be reached either; the request fails with its own error
+        addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
+    for ip in addresses:
+        mapped = getattr(ip, "ipv4_mapped", None)
+        ip = mapped or ip
+        if not ip.is_global or ip.is_multicast:
+            return (
+                f"{host!r} resolves to {ip}, an internal address (loopback, private, "
+                "link-local or reserved); list the host in [tools.http] allowed_hosts "
+                "to allow it"
+            )
     return None
 
 

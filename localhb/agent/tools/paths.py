@@ -4,7 +4,9 @@ A path the model gives is expanded (`~`), made absolute against the workspace
 and resolved (`..` and every symlink) *before* it is checked, so neither
 `../`, an absolute path nor a link pointing outside gets through. Some files
 inside the roots are readable but never writable: HEARTBEAT.md, which the
-runner edits, and localhb's own configuration and state.
+runner edits, localhb's own configuration and state, and anything inside
+version-control metadata (`.git/`, `.hg/`, ...: their config and hooks run
+commands). The API key file is neither readable nor writable.
 """
 
 from __future__ import annotations
@@ -16,6 +18,10 @@ from pathlib import Path
 
 from localhb.core.errors import ToolError
 
+# Directories whose contents a version-control tool reads as configuration or runs
+# as hooks. File tools never write inside them unless allowed_directories names one.
+VCS_DIRS = frozenset({".git", ".hg", ".svn", ".bzr", "_darcs", ".jj", ".pijul", ".fossil"})
+
 
 @dataclass(frozen=True, slots=True)
 class PathPolicy:
@@ -24,15 +30,22 @@ class PathPolicy:
     workspace: Path
     allowed: tuple[Path, ...] = ()
     protected: tuple[Path, ...] = ()
+    secret: tuple[Path, ...] = ()  # neither readable nor writable (the API key file)
 
     @classmethod
     def build(
-        cls, workspace: Path, allowed: Sequence[Path] = (), protected: Sequence[Path] = ()
+        cls,
+        workspace: Path,
+        allowed: Sequence[Path] = (),
+        protected: Sequence[Path] = (),
+        *,
+        secret: Sequence[Path] = (),
     ) -> PathPolicy:
         return cls(
             workspace=workspace.expanduser().resolve(),
             allowed=tuple(p.expanduser().resolve() for p in allowed),
             protected=tuple(p.expanduser().resolve() for p in protected),
+            secret=tuple(p.expanduser().resolve() for p in secret),
         )
 
     @property
@@ -57,11 +70,26 @@ class PathPolicy:
                 tool=tool,
                 refused=True,
             )
+        if any(real == s or real.is_relative_to(s) for s in self.secret):
+            raise ToolError(
+                f"refused: {raw!r} holds the API key ([llm] api_key_file); it is never shown",
+                tool=tool,
+                refused=True,
+            )
         return real
 
     def writable(self, raw: str, *, tool: str) -> Path:
         """As `resolve`, and also refuses the files localhb itself manages."""
         real = self.resolve(raw, tool=tool)
+        vcs = self.vcs_part(real)
+        if vcs is not None:
+            raise ToolError(
+                f"refused: {self.show(real)} is inside {vcs}/, version-control metadata: a "
+                "change there can make git (or hg, svn) run a command. Change the working "
+                "files instead, or list that directory in [tools] allowed_directories",
+                tool=tool,
+                refused=True,
+            )
         if real in self.protected:
             raise ToolError(
                 f"refused: {real.name} is managed by localhb and cannot be changed by a task; "
@@ -70,6 +98,16 @@ class PathPolicy:
                 refused=True,
             )
         return real
+
+    def vcs_part(self, real: Path) -> str | None:
+        """The VCS metadata directory name `real` lies in, unless explicitly allowed."""
+        for n, part in enumerate(real.parts):
+            if part in VCS_DIRS:
+                holder = Path(*real.parts[: n + 1])
+                if any(a == holder or a.is_relative_to(holder) for a in self.allowed):
+                    return None
+                return part
+        return None
 
     def show(self, path: Path) -> str:
         """A path as the model should see it: relative to the workspace when inside it."""

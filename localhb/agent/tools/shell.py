@@ -7,8 +7,12 @@ patterns that need a person's approval,
 which an unattended run can never give. In a condition check only read-only
 commands run: ones matching `read_only`, without any shell operator.
 
-The command runs with the workspace as cwd, no stdin, in its own process group
-(killed whole on timeout), with the LLM API key removed from its environment.
+The command runs with `/bin/sh -c`, inside the OS sandbox of
+`localhb.agent.tools.sandbox` (bubblewrap) when there is one: the allow list is
+a seatbelt against mistakes, the sandbox is the isolation. It runs with the
+workspace as cwd, no stdin, in its own process group (killed whole on
+timeout), with the LLM API key removed from its environment and git's hooks
+and fsmonitor turned off (`GIT_SAFE_ENV`).
 stdout and stderr go to temporary files, so a chatty command can neither
 deadlock a pipe nor fill memory; each is capped at `max_output_bytes`.
 """
@@ -23,12 +27,13 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 from localhb.agent.tools.base import Tool, ToolContext, head_size, join_cut, obj, tail_size
+from localhb.agent.tools.sandbox import choose, describe, wrap
 from localhb.config import ShellConfig
 from localhb.core.errors import ToolError
 
@@ -40,6 +45,17 @@ _REDIRECT = re.compile(r"[<>]")
 _RUNNING: set[int] = set()  # process groups of commands running now
 _LOCK = threading.Lock()
 _QUIET_ENV = {"PAGER": "cat", "GIT_PAGER": "cat", "GIT_TERMINAL_PROMPT": "0", "TERM": "dumb"}
+# git reads these for every invocation, nested ones included, above the repository's
+# own config: a .git/config or hook written by anyone cannot make `git status` run
+# a program (core.fsmonitor, core.hooksPath), and no system config is read.
+GIT_SAFE_ENV = {
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_CONFIG_COUNT": "2",
+    "GIT_CONFIG_KEY_0": "core.hooksPath",
+    "GIT_CONFIG_VALUE_0": "/dev/null",
+    "GIT_CONFIG_KEY_1": "core.fsmonitor",
+    "GIT_CONFIG_VALUE_1": "false",
+}
 
 
 def judge(command: str, policy: ShellConfig, *, check: bool = False) -> str | None:
@@ -88,6 +104,13 @@ def command_env(env: Mapping[str, str], strip: tuple[str, ...]) -> dict[str, str
     """The environment commands run with: `env` without the named keys, pagers off."""
     out = {k: v for k, v in env.items() if k not in strip}
     out.update(_QUIET_ENV)
+    return git_safe(out)
+
+
+def git_safe(env: Mapping[str, str]) -> dict[str, str]:
+    """`env` with any GIT_CONFIG* of its own replaced by `GIT_SAFE_ENV`."""
+    out = {k: v for k, v in env.items() if not k.startswith("GIT_CONFIG")}
+    out.update(GIT_SAFE_ENV)
     return out
 
 
@@ -106,20 +129,27 @@ class ShellRun:
 
 
 def run_shell(
-    command: str, *, cwd: Path, env: Mapping[str, str], limit: float, max_output: int
+    command: str,
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    limit: float,
+    max_output: int,
+    argv: Sequence[str] | None = None,
 ) -> ShellRun:
     """Run `command` with `sh -c` in its own process group; kill the group at `limit`.
 
     The one command runner: the run_command tool, `- Run:` tasks and `- Check:`
-    commands all go through it. The policy (`judge`) is the caller's to apply.
+    commands all go through it. The policy (`judge`) is the caller's to apply;
+    `argv` (from `sandbox.wrap`) runs the command inside the OS sandbox instead.
+    git's hooks and fsmonitor are always off (`GIT_SAFE_ENV`).
     """
     started = time.monotonic()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(
-            command,
-            shell=True,
+            list(argv) if argv is not None else ["/bin/sh", "-c", command],
             cwd=cwd,
-            env=dict(env),
+            env=git_safe(env),
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=err,
@@ -155,12 +185,27 @@ def _run(ctx: ToolContext, args: Mapping[str, Any], *, check: bool) -> str:
     limit = min(limit, ctx.time_left())
     if limit <= 0:
         raise ToolError("no time left in this task to run a command", tool="run_command")
+    shell = ctx.config.shell
+    box = choose(shell.sandbox)
+    if box.problem is not None:
+        raise ToolError(
+            f"refused: {describe(box, network=shell.network)}", tool="run_command", refused=True
+        )
+    argv = wrap(
+        box,
+        command,
+        workspace=ctx.paths.workspace,
+        writable=ctx.paths.allowed,
+        hidden=ctx.hidden,
+        network=shell.network,
+    )
     done = run_shell(
         command,
         cwd=ctx.paths.workspace,
         env=ctx.env,
         limit=limit,
         max_output=ctx.config.max_output_bytes,
+        argv=argv,
     )
     if done.timed_out:
         raise ToolError(

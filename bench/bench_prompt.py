@@ -10,6 +10,12 @@ each run is compared.
 Prints, for each: request body bytes, prompt characters (the JSON of
 `messages` plus `tools`), prompt tokens as the scripted server reports them
 (characters / 4, rounded up), and the relative difference. Target: < 5%.
+
+Then the prompt of a trivial task with every tool family and with `- Tools:
+shell`, split into system prompt, tool schemas and task. Targets: under 1,000
+prompt tokens with all tools, under 600 with one family. With `--real PORT`
+(llama-server from ../shared/llm on 127.0.0.1:PORT, see its README) the same
+two prompts are also sent there and its own tokenizer's counts printed.
 """
 
 from __future__ import annotations
@@ -69,7 +75,77 @@ def first_request(text: str, config: Config, server: ScriptedLLM) -> tuple[Recor
     return server.requests[seen], result.stats.prompt_tokens
 
 
+TRIVIAL = "### Say Hello\n- Description: Write hello into hello.txt\n{tools}"
+
+
+def trivial_prompts(real_port: int | None) -> bool:
+    """Print the prompt size of a trivial task, all tools and shell only; True when on target."""
+    import json
+
+    from localhb.agent.loop import Clock
+    from localhb.agent.prompting import system_prompt
+
+    server = ScriptedLLM().start()
+    ok = True
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            config = make_config(Path(tmp), server)
+            print()
+            print(
+                f"{'trivial task':>16} {'tools':>6} {'system':>7} {'schemas':>8} {'task':>6} "
+                f"{'prompt tokens':>14} {'real tokens':>12}  target"
+            )
+            for label, line, target in (
+                ("all tools", "", 1000),
+                ("- Tools: shell", "- Tools: shell\n", 600),
+            ):
+                text = "## Pending\n" + TRIVIAL.format(tools=line)
+                doc = parse(text)
+                task = doc.tasks[0]
+                seen = len(server.requests)
+                server.complete("ok", "hello written")
+                run_task(task, config, clock=Clock())
+                request = server.requests[seen]
+                tokens = -(-request.prompt_chars // 4)
+                tools = request.body["tools"]
+                schemas = len(json.dumps(tools, separators=(",", ":"))) // 4
+                system = len(system_prompt(config.llm)) // 4
+                rest = tokens - schemas - system
+                real = "-"
+                if real_port is not None:
+                    real = f"{real_tokens(real_port, request.body):,}"
+                hit = tokens < target
+                ok = ok and hit
+                print(
+                    f"{label:>16} {len(tools):>6} {system:>7,} {schemas:>8,} {rest:>6,} "
+                    f"{tokens:>14,} {real:>12}  < {target:,}: {'ok' if hit else 'FAIL'}"
+                )
+    finally:
+        server.stop()
+    print("tokens: characters / 4 (the scripted server's count); real: llama-server's tokenizer")
+    return ok
+
+
+def real_tokens(port: int, body: dict[str, object]) -> int:
+    """prompt_tokens llama-server reports for `body`, asking for one token of reply."""
+    import json
+    import urllib.request
+
+    data = json.dumps({**body, "max_tokens": 1}).encode()
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/v1/chat/completions",
+        data=data,
+        headers={"content-type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=600) as reply:
+        return int(json.loads(reply.read())["usage"]["prompt_tokens"])
+
+
 def main() -> None:
+    real_port = None
+    if "--real" in sys.argv:
+        real_port = int(sys.argv[sys.argv.index("--real") + 1])
+    on_target = trivial_prompts(real_port)
     server = ScriptedLLM().start()
     try:
         with tempfile.TemporaryDirectory() as tmp:
@@ -94,7 +170,7 @@ def main() -> None:
     diff = abs(len(crowded.raw) - len(alone.raw)) / len(alone.raw)
     print(f"body bytes differ by {diff:.2%} (target < 5%): {'ok' if diff < 0.05 else 'FAIL'}")
     print("tokens: the scripted server's count, prompt characters / 4 rounded up")
-    if diff >= 0.05:
+    if diff >= 0.05 or not on_target:
         raise SystemExit(1)
 
 

@@ -18,7 +18,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from localhb.core.errors import ConfigError
-from localhb.format.model import DEFAULT_COMPLETED_SECTIONS, DEFAULT_PENDING_SECTIONS
+from localhb.format.model import (
+    DEFAULT_COMPLETED_SECTIONS,
+    DEFAULT_PENDING_SECTIONS,
+    TOOL_FAMILIES,
+)
 from localhb.timing.schedule import ActiveHours, parse_active_hours
 
 T = TypeVar("T")
@@ -63,6 +67,15 @@ DEFAULT_SHELL_READ_ONLY = (
 )
 
 
+def tool_families(v: Any) -> tuple[str, ...]:
+    """A list of tool family names, checked; ValueError names the unknown one."""
+    items = _str_list(v)
+    for item in items:
+        if item not in TOOL_FAMILIES:
+            raise ValueError(f"unknown tool family {item!r}; known: {', '.join(TOOL_FAMILIES)}")
+    return tuple(dict.fromkeys(items))
+
+
 @dataclass(frozen=True, slots=True)
 class HeartbeatConfig:
     enabled: bool
@@ -92,6 +105,8 @@ class LLMConfig:
     retry_backoff: float = 1.0
     api_key_file: str | None = None  # expanded when read (localhb.agent.credentials)
     api_key_command: str | None = None
+    max_reply_tokens: int = 2048  # 0: send no cap
+    tool_choice: str = "auto"  # "auto" (not sent) or "required"
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +116,7 @@ class AgentConfig:
     task_timeout: timedelta
     max_tokens_per_task: int
     memory_snippets: int
+    tools: tuple[str, ...] = TOOL_FAMILIES
 
 
 @dataclass(frozen=True, slots=True)
@@ -343,6 +359,12 @@ def _str_list(v: Any) -> tuple[str, ...]:
     return tuple(v)
 
 
+def _tool_choice(v: Any) -> str:
+    if v not in ("auto", "required"):
+        raise ValueError
+    return str(v)
+
+
 def _regex_list(v: Any) -> tuple[str, ...]:
     import re
 
@@ -451,6 +473,10 @@ def _build(data: dict[str, Any], *, home: Path, source: Path | None) -> Config:
         retry_backoff=llm_t.get(
             "retry_backoff", 1.0, lambda v: duration(v).total_seconds(), "a duration"
         ),
+        max_reply_tokens=llm_t.get(
+            "max_reply_tokens", 2048, _int_at_least(0), "a whole number >= 0 (0: no cap)"
+        ),
+        tool_choice=llm_t.get("tool_choice", "auto", _tool_choice, '"auto" or "required"'),
     )
     llm = replace(
         llm,
@@ -471,6 +497,9 @@ def _build(data: dict[str, Any], *, home: Path, source: Path | None) -> Config:
             "max_tokens_per_task", 200_000, _int_at_least(1), "a whole number >= 1"
         ),
         memory_snippets=ag.get("memory_snippets", 3, _int_at_least(0), "a whole number >= 0"),
+        tools=ag.get(
+            "tools", TOOL_FAMILIES, tool_families, "a list of tool families (files, shell, ...)"
+        ),
     )
     ag.finish()
 

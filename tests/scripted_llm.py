@@ -1,8 +1,12 @@
 """A scripted OpenAI-compatible chat server on 127.0.0.1, and fixtures to use it.
 
-Tests queue replies (text, tool calls, HTTP errors, delays, garbage) and the
-real `openai` client reaches the server through `base_url`; every request is
-recorded. Usage is counted as characters / 4 (rounded up): prompt characters
+Tests queue replies (text, tool calls, HTTP errors, delays, garbage, and the
+reply shapes real servers send: `shaped` for a raw message such as arguments
+as an object, content as a list of parts, `reasoning_content`, and
+`finish_reason`/`usage` as given) and the real `openai` client reaches the
+server through `base_url`; every request is recorded. GET `/v1/models` and
+`/props` answer from `models` and `props` (404 when None), as llama.cpp does.
+Usage is counted as characters / 4 (rounded up): prompt characters
 are those of the JSON `messages` plus `tools` of the request, completion
 characters those of the JSON reply message. Delays happen on the server and
 end at once when the server stops.
@@ -55,6 +59,7 @@ class Scripted:
     delay: float = 0.0
     message: Mapping[str, Any] | None = None  # a chat message, when the reply is one
     usage: tuple[int, int] | str | None = AUTO
+    finish_reason: str | None = None  # None: "tool_calls" when there are calls, else "stop"
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +100,8 @@ class ScriptedLLM:
         self.unexpected: list[str] = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()
+        self.models: list[str] | None = ["scripted-model"]
+        self.props: dict[str, Any] | None = None
         self._server = QuietServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = False
         self._thread = threading.Thread(
@@ -183,6 +190,25 @@ class ScriptedLLM:
         self.replies.append(Scripted(status, body, content_type=content_type))
         return self
 
+    def shaped(
+        self,
+        message: Mapping[str, Any],
+        *,
+        finish_reason: str | None = None,
+        usage: Any = AUTO,
+        delay: float = 0.0,
+    ) -> ScriptedLLM:
+        """A reply whose message is sent exactly as given (any shape a real server sends)."""
+        self.replies.append(
+            Scripted(message=message, delay=delay, usage=usage, finish_reason=finish_reason)
+        )
+        return self
+
+    def body(self, payload: Any, *, status: int = 200) -> ScriptedLLM:
+        """A reply whose whole JSON body is `payload` (an `error` object with HTTP 200, ...)."""
+        self.replies.append(Scripted(status, json.dumps(payload).encode()))
+        return self
+
     def _chat(self, message: Mapping[str, Any], *, delay: float, usage: Any) -> ScriptedLLM:
         self.replies.append(Scripted(message=message, delay=delay, usage=usage))
         return self
@@ -200,7 +226,9 @@ class ScriptedLLM:
         if reply.message is None:
             return reply.body
         model = recorded.body.get("model", "") if isinstance(recorded.body, dict) else ""
-        finish = "tool_calls" if reply.message.get("tool_calls") else "stop"
+        finish = reply.finish_reason or (
+            "tool_calls" if reply.message.get("tool_calls") else "stop"
+        )
         payload: dict[str, Any] = {
             "id": f"chatcmpl-{len(self.requests)}",
             "object": "chat.completion",
@@ -221,6 +249,24 @@ class ScriptedLLM:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                path = self.path.split("?")[0]
+                if path.endswith("/models") and scripted.models is not None:
+                    data: Any = {
+                        "object": "list",
+                        "data": [{"id": m, "object": "model"} for m in scripted.models],
+                    }
+                elif path == "/props" and scripted.props is not None:
+                    data = scripted.props
+                else:
+                    data = None
+                raw = json.dumps(data if data is not None else {"error": "not found"}).encode()
+                self.send_response(200 if data is not None else 404)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(raw)))
+                self.end_headers()
+                self.wfile.write(raw)
 
             def do_POST(self) -> None:
                 raw = self.rfile.read(int(self.headers.get("content-length", 0)))

@@ -135,9 +135,9 @@ def test_task_timeout_between_steps(scripted_llm: ScriptedLLM, tmp_path: Path) -
 
 
 def test_bad_json_arguments_go_back_to_the_model(scripted_llm: ScriptedLLM, tmp_path: Path) -> None:
-    """Arguments that are not JSON are an error message to the model, and the loop goes on."""
+    """Arguments that are not JSON, even repaired, go back to the model, and the loop goes on."""
     config = make_config(tmp_path, scripted_llm)
-    scripted_llm.call("read_file", '{"path": "notes.md"').complete()
+    scripted_llm.call("read_file", "path=notes.md").complete()
     result = run_task(make_task(), config)
     assert result.status is Status.OK
     assert result.stats.tool_calls[0].outcome == "invalid"
@@ -212,7 +212,8 @@ def test_token_limit_counts_estimates_when_usage_is_missing(
     scripted_llm.call("list_dir", {}, usage=None)
     result = run_task(make_task(), config)
     assert result.stats.failure is Failure.MAX_TOKENS
-    assert result.stats.prompt_tokens == 0  # nothing reported, nothing claimed
+    assert result.stats.prompt_tokens is None  # nothing reported: unknown, never 0
+    assert result.stats.usage == "unknown" and result.stats.estimated_tokens > 50
 
 
 def test_same_failing_call_three_times(scripted_llm: ScriptedLLM, tmp_path: Path) -> None:
@@ -236,13 +237,26 @@ def test_different_failures_do_not_count_as_repeats(
     assert run_task(make_task(), config).status is Status.OK
 
 
-def test_plain_text_answer_is_ok(scripted_llm: ScriptedLLM, tmp_path: Path) -> None:
-    """A plain text answer ends the task as ok with the text as summary (and notes)."""
+def test_text_answer_is_nudged_then_a_named_error(
+    scripted_llm: ScriptedLLM, tmp_path: Path
+) -> None:
+    """Text without complete_task is nudged once, then ends as an error naming why."""
     config = make_config(tmp_path, scripted_llm)
-    scripted_llm.text("All tidy.\nMoved 3 files.")
+    scripted_llm.text("All tidy.\nMoved 3 files.").text("Yes, all tidy.")
     result = run_task(make_task(), config)
-    assert (result.status, result.summary) == (Status.OK, "All tidy. Moved 3 files.")
-    assert result.notes == "All tidy.\nMoved 3 files."
+    assert (result.status, result.stats.failure) == (Status.ERROR, Failure.TEXT_ONLY)
+    assert result.summary == "the model answered in text and never called complete_task"
+    assert result.notes == "" and "All tidy" not in result.summary
+    assert "the model said: Yes, all tidy." in result.stats.errors
+    assert "only a complete_task call finishes" in scripted_llm.requests[1].messages[-1]["content"]
+
+
+def test_text_then_complete_task_after_the_nudge(scripted_llm: ScriptedLLM, tmp_path: Path) -> None:
+    """A model that answers in text, then calls complete_task when nudged, ends ok."""
+    config = make_config(tmp_path, scripted_llm)
+    scripted_llm.text("All tidy.").complete("ok", "tidied")
+    result = run_task(make_task(), config)
+    assert (result.status, result.summary) == (Status.OK, "tidied")
 
 
 def test_empty_answer_is_nudged_then_an_error(scripted_llm: ScriptedLLM, tmp_path: Path) -> None:
@@ -313,14 +327,15 @@ def test_garbage_replies_are_typed_errors(scripted_llm: ScriptedLLM, tmp_path: P
 
 
 def test_unreachable_endpoint(tmp_path: Path) -> None:
-    """A refused connection is retried, then reported with the URL."""
+    """A refused connection is retried, then reported with the URL as a setup failure."""
     with socket.socket() as sock:  # a port that was free a moment ago: nobody listens
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     config = make_config(tmp_path, f"http://127.0.0.1:{port}/v1", llm={"max_retries": 1})
     events = Events()
     result = run_task(make_task(), config, on_event=events)
-    assert result.stats.failure is Failure.LLM and "cannot reach" in result.summary
+    assert result.stats.failure is Failure.SETUP and "cannot reach" in result.summary
+    assert "start the server" in result.stats.fix
     assert [e.kind for e in events].count(EventKind.RETRY) == 1
 
 

@@ -110,7 +110,8 @@ def test_check_answering_in_text_is_reminded(scripted_llm: ScriptedLLM, tmp_path
     scripted_llm.text("Yes.").text("Still yes.")
     check = check_condition(TASK, config)
     assert (check.met, check.outcome) == (False, "error")
-    assert check.stats.failure is Failure.NO_ANSWER and "report_condition" in (check.error or "")
+    assert check.stats.failure is Failure.TEXT_ONLY
+    assert check.error == "the model answered in text and never called report_condition"
 
 
 def test_failed_check_is_an_error_not_met(scripted_llm: ScriptedLLM, tmp_path: Path) -> None:

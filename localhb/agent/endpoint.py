@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -119,9 +120,63 @@ class ToolCall:
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """One model turn. Token counts are None when the endpoint did not report them."""
+    """One model turn. Token counts are None when the endpoint did not report them.
+
+    `text` is what the model said, without `<think>` blocks; `reasoning` is its
+    thinking (never a summary), and `reasoning_key` the field it came in
+    (`reasoning_content` or `reasoning`), so it can be passed back the same way.
+    """
 
     text: str
     calls: tuple[ToolCall, ...]
     prompt_tokens: int | None
     completion_tokens: int | None
+    finish_reason: str = ""
+    reasoning: str = ""
+    reasoning_key: str = ""
+    refusal: str = ""
+
+
+# -- setup failures --------------------------------------------------------------
+
+_MODEL_MISSING = re.compile(
+    r"model[^.]{0,80}\b(?:not found|does not exist|not exist|is not available|unknown)"
+    r"|\b(?:no such|unknown|invalid) model|model_not_found|pull the model|try pulling",
+    re.IGNORECASE,
+)
+_NO_TOOLS = re.compile(
+    r"requires? --jinja|tools? param|does not support (?:tools|tool|function)"
+    r"|(?:tools?|tool use|tool calling|function calling) (?:is |are )?not supported"
+    r"|auto.?tool.?choice|tool.?call.?parser",
+    re.IGNORECASE,
+)
+
+
+def setup_problem(status: int | None, message: str, llm: LLMConfig) -> tuple[str, str] | None:
+    """(kind, fix) when an error means the endpoint or config is wrong, else None.
+
+    401/403 are the key; 404 or "model not found" the model name (or base_url);
+    "does not support tools" / "requires --jinja" the server's tool support.
+    """
+    if _NO_TOOLS.search(message):
+        if "jinja" in message.lower():
+            fix = "start llama-server with --jinja (and a chat template that supports tools)"
+        else:
+            fix = f"use a model that supports tool calls ([llm] model = {llm.model!r} does not)"
+        return "tools", fix
+    if status == 401:
+        return "auth", f"the endpoint refused the API key: check {llm.api_key_env}"
+    if status == 403:
+        return "forbidden", f"the key in {llm.api_key_env} may not use this model or endpoint"
+    if status == 404 or _MODEL_MISSING.search(message):
+        return "model", (
+            f"check [llm] model ({llm.model!r}) and [llm] base_url; "
+            "`localhb doctor` lists the models the endpoint offers"
+        )
+    return None
+
+
+def max_tokens_field(base_url: str) -> str:
+    """The request field that caps a reply: OpenAI's own API wants `max_completion_tokens`."""
+    host = (urlsplit(base_url).hostname or "").lower()
+    return "max_completion_tokens" if host == "api.openai.com" else "max_tokens"

@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -36,8 +37,10 @@ from localhb.agent.endpoint import (
     ToolCall,
     backoff,
     is_retryable,
+    max_tokens_field,
     resolve_endpoint,
     retry_after_seconds,
+    setup_problem,
 )
 from localhb.agent.prompting import (
     context_message,
@@ -57,8 +60,16 @@ from localhb.agent.tools import (
 from localhb.agent.tools.base import Scheduler, short
 from localhb.agent.tools.memory import search
 from localhb.agent.tools.shell import command_env
+from localhb.agent.wire import (
+    ReplyError,
+    calls_in_text,
+    provider_message,
+    read_completion,
+    resolve_name,
+    strip_thinking,
+)
 from localhb.config import Config, LLMConfig
-from localhb.core.errors import LLMError
+from localhb.core.errors import LLMError, SetupError
 from localhb.core.redact import Redactor, strip_url_credentials
 from localhb.core.results import (
     ConditionResult,
@@ -79,6 +90,13 @@ if TYPE_CHECKING:
     import openai
 
 REPEAT_LIMIT = 3
+# The opening of a text reply that declines the task (named as a refusal, not as text).
+_REFUSAL = re.compile(
+    r"^\W*(?:i'?m sorry|sorry|i apologi[sz]e|unfortunately)?[,. ]*(?:but )?"
+    r"(?:i|we) (?:can(?:no|')t|cannot|won'?t|am unable to|'m unable to|am not able to)"
+    r" (?:help|assist|do|comply|complete|fulfil|provide|perform|carry out)",
+    re.IGNORECASE,
+)
 NUDGES = 1  # times a model that answers without finishing is reminded how to finish
 CHECK_MAX_STEPS = 8
 
@@ -118,6 +136,8 @@ class ModelClient:
         self._client = openai.OpenAI(
             base_url=base_url, api_key=api_key, max_retries=0, timeout=llm.request_timeout
         )
+        self.cap_field = max_tokens_field(base_url)
+        self._switched = False
 
     def close(self) -> None:
         self._client.close()
@@ -140,7 +160,12 @@ class ModelClient:
         clock: Clock,
         on_retry: RetryHook,
     ) -> Reply:
-        """One chat completion, retried as configured; LLMError or OutOfTime when it fails."""
+        """One chat completion, retried as configured.
+
+        Raises SetupError at once for a wrong key, model or tool support (and
+        for an endpoint still unreachable after the retries), LLMError for other
+        failures, OutOfTime at the task's deadline.
+        """
         import openai
 
         attempt = 0
@@ -150,18 +175,25 @@ class ModelClient:
                 raise OutOfTime
             timeout = min(self.llm.request_timeout, left)
             wait: float | None = None
+            status: int | None = None
             try:
-                completion = self._client.chat.completions.create(
+                raw = self._client.chat.completions.with_raw_response.create(
                     model=model,
                     messages=messages,  # type: ignore[arg-type]  # plain dicts of the right shape
                     tools=tools,  # type: ignore[arg-type]
                     timeout=timeout,
+                    extra_body=self.extra_body(),
                 )
-                return _read_reply(completion)
+                return self._decode(raw.http_response.content)
             except openai.APIStatusError as exc:
-                retryable = is_retryable(exc.status_code)
-                reason = f"HTTP {exc.status_code} from {self.base_url}: {_message(exc)}"
+                status = exc.status_code
+                message = _message(exc)
+                if status == 400 and self._switch_cap_field(message):
+                    continue  # the endpoint named the cap field it wants: ask again at once
+                retryable = is_retryable(status)
+                reason = f"HTTP {status} from {self.base_url}: {message}"
                 wait = retry_after_seconds(exc.response.headers, clock.now())
+                self._raise_if_setup(status, message, reason)
             except openai.APITimeoutError:
                 if timeout < self.llm.request_timeout:
                     raise OutOfTime from None
@@ -170,6 +202,7 @@ class ModelClient:
                 cause = exc.__cause__ or exc
                 retryable = True
                 reason = f"cannot reach {self.base_url}: {type(cause).__name__}: {cause}"
+                status = -1
             except LLMError:
                 raise
             except Exception as exc:  # the SDK fails on some garbage bodies with plain errors
@@ -177,7 +210,14 @@ class ModelClient:
                 reason = f"unreadable reply from {self.base_url}: {type(exc).__name__}: {exc}"
             if not retryable or attempt >= self.llm.max_retries:
                 tries = f" (gave up after {attempt + 1} attempts)" if attempt else ""
-                raise LLMError(one_line(reason, 300) + tries)
+                text = one_line(reason, 300) + tries
+                if status == -1:
+                    raise SetupError(
+                        text,
+                        kind="unreachable",
+                        fix=f"start the server, or check [llm] base_url ({self.base_url})",
+                    )
+                raise LLMError(text)
             delay = backoff(attempt, self.llm.retry_backoff, wait)
             if clock.monotonic() + delay >= deadline:
                 if wait is not None:
@@ -194,31 +234,57 @@ class ModelClient:
             on_retry(reason, attempt, delay)
             clock.sleep(delay)
 
+    def extra_body(self) -> dict[str, Any]:
+        """The request fields beyond model, messages and tools: the reply cap, tool_choice."""
+        body: dict[str, Any] = {}
+        if self.llm.max_reply_tokens:
+            body[self.cap_field] = self.llm.max_reply_tokens
+        if self.llm.tool_choice != "auto":
+            body["tool_choice"] = self.llm.tool_choice
+        return body
 
-def _read_reply(completion: Any) -> Reply:
-    try:
-        message = completion.choices[0].message
-        calls = tuple(
-            ToolCall(c.id or f"call_{i}", c.function.name, c.function.arguments or "")
-            for i, c in enumerate(message.tool_calls or ())
-            if getattr(c, "function", None) is not None
-        )
-        usage = completion.usage
-        return Reply(
-            text=message.content or "",
-            calls=calls,
-            prompt_tokens=usage.prompt_tokens if usage else None,
-            completion_tokens=usage.completion_tokens if usage else None,
-        )
-    except (AttributeError, IndexError, TypeError, KeyError):
-        sample = one_line(str(completion), 120)
-        raise LLMError(f"the endpoint's reply is not a chat completion: {sample}") from None
+    def _switch_cap_field(self, message: str) -> bool:
+        """True (once) when a 400 says to use the other reply-cap field."""
+        fields = ("max_tokens", "max_completion_tokens")
+        other = fields[0] if self.cap_field == fields[1] else fields[1]
+        if self._switched or not self.llm.max_reply_tokens or other not in message:
+            return False
+        self._switched = True
+        self.cap_field = other
+        return True
+
+    def _raise_if_setup(self, status: int | None, message: str, reason: str) -> None:
+        problem = setup_problem(status, message, self.llm)
+        if problem is not None:
+            kind, fix = problem
+            raise SetupError(one_line(reason, 300), kind=kind, fix=fix)
+
+    def _decode(self, body: bytes) -> Reply:
+        try:
+            data = json.loads(body)
+        except ValueError:
+            sample = one_line(body.decode("utf-8", errors="replace"), 120)
+            if body.lstrip().startswith(b"{"):
+                raise LLMError(
+                    f"unreadable reply from {self.base_url}: not valid JSON: {sample}"
+                ) from None
+            raise LLMError(f"the endpoint's reply is not a chat completion: {sample}") from None
+        try:
+            return read_completion(data)
+        except ReplyError as exc:
+            if exc.provider:
+                reason = f"the endpoint {self.base_url} answered with an error: {exc.message}"
+                self._raise_if_setup(None, exc.message, reason)
+                raise LLMError(one_line(reason, 300)) from None
+            raise LLMError(f"the endpoint's reply is {one_line(exc.message, 160)}") from None
 
 
 def _message(exc: openai.APIStatusError) -> str:
     body = exc.body
-    if isinstance(body, dict) and isinstance(body.get("message"), str):
-        return str(body["message"])
+    if isinstance(body, dict):
+        found = provider_message(body.get("error", body))
+        if found:
+            return found
     return exc.message
 
 
@@ -233,13 +299,13 @@ def connect(llm: LLMConfig, env: Mapping[str, str] | None = None) -> ModelClient
 
 @dataclass(frozen=True, slots=True)
 class _End:
-    """How a loop ended: a finishing call, plain text, or a failure."""
+    """How a loop ended: the finishing call (its checked arguments), or a failure."""
 
     arguments: Mapping[str, Any] = field(default_factory=dict)
-    text: str = ""
     failure: Failure | None = None
     reason: str = ""
-    via: Literal["call", "text", "failure"] = "call"
+    fix: str = ""
+    via: Literal["call", "failure"] = "call"
 
 
 class _Run:
@@ -300,6 +366,8 @@ class _Run:
         self.prompt_tokens = 0
         self.completion_tokens = 0
         self.budget_used = 0
+        self.replies = 0
+        self.reported = 0  # replies that came with usage
         self.records: list[ToolCallRecord] = []
         self.errors: list[str] = []
         self._failing: tuple[str, int] = ("", 0)
@@ -353,24 +421,22 @@ class _Run:
                 )
             except OutOfTime:
                 return self.timed_out()
+            except SetupError as exc:
+                return self.fail(Failure.SETUP, self.redact(exc.reason), fix=exc.fix)
             except LLMError as exc:
                 return self.fail(Failure.LLM, self.redact(exc.reason))
             self.steps += 1
             self.count(reply)
+            reply = self.calls_from_text(reply)
             self.messages.append(_assistant_message(reply))
             if reply.text.strip() and reply.calls:
                 self.emit(EventKind.MODEL, text=one_line(reply.text, 160))
             if not reply.calls:
-                if reply.text.strip() and finish == "complete_task":
-                    return _End(text=reply.text, via="text")
-                if nudges < NUDGES:
-                    nudges += 1
-                    said = "You answered in text." if reply.text.strip() else "You said nothing."
-                    self.messages.append(
-                        {"role": "user", "content": f"{said} Finish by calling {finish}."}
-                    )
-                    continue
-                return self.fail(Failure.NO_ANSWER, f"the model ended without calling {finish}")
+                end = self.no_call(reply, finish, nudges)
+                if end is not None:
+                    return end
+                nudges += 1
+                continue
             end = self.run_calls(reply.calls, finish)
             if end is not None:
                 return end
@@ -383,6 +449,50 @@ class _Run:
                     f"token limit reached: {self.budget_used:,} of {budget:,} tokens used",
                 )
 
+    def no_call(self, reply: Reply, finish: str, nudges: int) -> _End | None:
+        """A reply without a tool call: a refusal, a cut-off, or text; None after a nudge."""
+        said = reply.text.strip()
+        if reply.refusal:
+            return self.fail(Failure.MODEL_REFUSED, f"the model refused: {one_line(reply.refusal, 160)}")
+        if reply.finish_reason == "length":
+            cap = self.config.llm.max_reply_tokens
+            limit = f"{cap:,} tokens ([llm] max_reply_tokens)" if cap else "the server's limit"
+            return self.fail(
+                Failure.CUT_OFF,
+                f"the model's reply was cut off at {limit} before it called {finish}",
+                quote=said,
+            )
+        if nudges < NUDGES:
+            if said:
+                nudge = (
+                    f"You answered in text, but only a {finish} call finishes. Do the work "
+                    f"with the tools if it is not done, then call {finish}."
+                )
+            else:
+                nudge = f"You said nothing. Finish by calling {finish}."
+            self.messages.append({"role": "user", "content": nudge})
+            return None
+        if not said:
+            return self.fail(Failure.NO_ANSWER, f"the model ended without calling {finish}")
+        if _REFUSAL.search(said[:200]):
+            return self.fail(Failure.MODEL_REFUSED, f"the model refused: {one_line(said, 160)}")
+        return self.fail(
+            Failure.TEXT_ONLY,
+            f"the model answered in text and never called {finish}",
+            quote=said,
+        )
+
+    def calls_from_text(self, reply: Reply) -> Reply:
+        """A reply whose text holds tool calls (no real ones) as a reply with those calls."""
+        if reply.calls or not reply.text.strip():
+            return reply
+        found = calls_in_text(reply.text, self.toolbox.names, step=self.steps)
+        if found is None:
+            return reply
+        names = ", ".join(c.name for c in found.calls)
+        self.emit(EventKind.NOTE, text=f"read {names} from the reply text ({found.form})")
+        return replace(reply, text=found.rest, calls=found.calls)
+
     def run_calls(self, calls: Sequence[ToolCall], finish: str) -> _End | None:
         finished: Mapping[str, Any] | None = None
         for n, call in enumerate(calls):
@@ -390,8 +500,14 @@ class _Run:
                 names = ", ".join(c.name for c in calls[n:])
                 self.errors.append(one_line(f"ignored calls after {finish}: {names}", 300))
                 break
+            name = resolve_name(call.name, self.toolbox.names)
+            if name != call.name:
+                self.emit(EventKind.NOTE, text=f"tool name {call.name!r} read as {name}")
+                call = replace(call, name=name)
             started = self.clock.monotonic()
             outcome = self.toolbox.call(call.name, call.arguments, self.ctx)
+            if outcome.repaired:
+                self.emit(EventKind.NOTE, text=f"{call.name} arguments: {outcome.repaired}")
             seconds = self.clock.monotonic() - started
             content = self.redact(outcome.content) or "ok"
             self.record(call, outcome, content, seconds)
@@ -443,8 +559,10 @@ class _Run:
         return count >= REPEAT_LIMIT
 
     def count(self, reply: Reply) -> None:
+        self.replies += 1
         if reply.prompt_tokens is not None:
             self.prompt_tokens += reply.prompt_tokens
+            self.reported += 1
         if reply.completion_tokens is not None:
             self.completion_tokens += reply.completion_tokens
         # An endpoint that reports nothing still spends: estimate at 4 characters a token.
@@ -453,7 +571,8 @@ class _Run:
             prompt = len(json.dumps(self.messages, ensure_ascii=False)) // 4
         completion = reply.completion_tokens
         if completion is None:
-            completion = (len(reply.text) + sum(len(c.arguments) for c in reply.calls)) // 4
+            said = len(reply.text) + len(reply.reasoning)
+            completion = (said + sum(len(c.arguments) for c in reply.calls)) // 4
         self.budget_used += prompt + completion
 
     def on_retry(self, reason: str, attempt: int, delay: float) -> None:
@@ -464,15 +583,25 @@ class _Run:
         limit = self.config.agent.task_timeout.total_seconds()
         return self.fail(Failure.TIMEOUT, f"task timeout reached: {limit:g}s")
 
-    def fail(self, failure: Failure, reason: str) -> _End:
+    def fail(self, failure: Failure, reason: str, *, fix: str = "", quote: str = "") -> _End:
+        """End the run in error; `quote` (what the model said) goes to errors, not the summary."""
         self.errors.append(reason)
-        return _End(failure=failure, reason=reason, via="failure")
+        if quote:
+            self.errors.append(self.redact(f"the model said: {one_line(quote, 160)}"))
+        if fix:
+            self.errors.append(f"fix: {fix}")
+        return _End(failure=failure, reason=reason, fix=fix, via="failure")
 
-    def stats(self, failure: Failure | None) -> RunStats:
+    def stats(self, failure: Failure | None, fix: str = "") -> RunStats:
+        known = self.reported > 0
+        usage = "reported" if self.reported == self.replies else "partial" if known else "unknown"
         return RunStats(
             model=self.model,
-            prompt_tokens=self.prompt_tokens,
-            completion_tokens=self.completion_tokens,
+            prompt_tokens=self.prompt_tokens if known else None,
+            completion_tokens=self.completion_tokens if known else None,
+            usage=usage,
+            estimated_tokens=self.budget_used,
+            fix=fix,
             steps=self.steps,
             tool_calls=tuple(self.records),
             errors=tuple(self.errors),
@@ -483,7 +612,17 @@ class _Run:
 
 
 def _assistant_message(reply: Reply) -> dict[str, Any]:
-    message: dict[str, Any] = {"role": "assistant", "content": reply.text or None}
+    """The reply as it goes back next turn, in a shape strict servers accept.
+
+    Reasoning goes back in the field it came in (DeepSeek's thinking mode needs
+    it); an empty turn is `content: ""` rather than null with no tool calls.
+    """
+    content: str | None = reply.text or None
+    if content is None and not reply.calls:
+        content = ""
+    message: dict[str, Any] = {"role": "assistant", "content": content}
+    if reply.reasoning_key and reply.reasoning:
+        message[reply.reasoning_key] = reply.reasoning
     if reply.calls:
         message["tool_calls"] = [
             {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
@@ -554,7 +693,9 @@ def _conduct(
             client,
             toolbox=check_toolbox(config.tools)
             if condition
-            else task_toolbox(config.tools, scheduling=scheduler is not None),
+            else task_toolbox(
+                config.tools, offered_families(task, config), scheduling=scheduler is not None
+            ),
             model=(config.llm.condition_model if condition else None) or config.llm.model,
             condition=condition,
             on_event=on_event,
@@ -574,25 +715,29 @@ def _conduct(
     return run, end
 
 
+def offered_families(task: Task, config: Config) -> tuple[str, ...]:
+    """The tool families a task is offered: its `- Tools:` line, else `[agent] tools`."""
+    return task.tools if task.tools is not None else config.agent.tools
+
+
 def _task_result(run: _Run, end: _End) -> TaskResult:
+    """Only complete_task is a finish: every other end is an error naming why."""
     redact = run.redact
     if end.via == "failure":
         status, summary, notes = Status.ERROR, end.reason, ""
-    elif end.via == "text":
-        status, summary = Status.OK, one_line(end.text)
-        notes = clip(end.text) if summary != end.text.strip() else ""
     else:
         raw = str(end.arguments.get("status", "ok")).strip().lower()
         status = Status(raw) if raw in {s.value for s in Status} else Status.ERROR
-        summary = one_line(str(end.arguments.get("summary", ""))) or "(no summary)"
-        notes = clip(str(end.arguments.get("notes", "")))
+        summary = strip_thinking(str(end.arguments.get("summary", "")))[0]
+        summary = one_line(summary) or "(no summary)"
+        notes = clip(strip_thinking(str(end.arguments.get("notes", "")))[0])
     failure = end.failure or (Failure.MODEL if status is Status.ERROR else None)
     return TaskResult(
         task_id=run.task.id,
         status=status,
         summary=one_line(redact(summary)),
         notes=redact(notes),
-        stats=run.stats(failure),
+        stats=run.stats(failure, end.fix),
     )
 
 
@@ -623,7 +768,7 @@ def check_condition(
         met=met,
         evidence=evidence,
         error=error,
-        stats=run.stats(end.failure),
+        stats=run.stats(end.failure, end.fix),
     )
     run.emit(EventKind.FINISH, outcome=result.outcome, text=evidence or (error or ""))
     return result

@@ -42,15 +42,11 @@ def system_prompt(llm: LLMConfig, *, condition: bool = False, source: Path | Non
 
 
 def task_message(task: Task) -> str:
-    """The task alone: id, title, kind, and its block (fields, free text) exactly as written."""
-    lines = [
-        f"Task id: {task.id}",
-        f"Title: {task.title}",
-        f"Kind: {task.kind.value}",
-    ]
+    """The task alone: id, kind, and its block (title, fields, free text) exactly as written."""
+    lines = [f"Task id: {task.id} ({task.kind.value})"]
     if task.condition:
         lines.append(f"Condition: {task.condition}")
-    lines += ["", "The task as written in HEARTBEAT.md:", "```markdown", task.text.rstrip(), "```"]
+    lines += ["As written in HEARTBEAT.md:", "```markdown", task.text.rstrip(), "```"]
     return "\n".join(lines)
 
 
@@ -61,7 +57,7 @@ def context_message(
     lines = [
         "Context:",
         f"- Now: {now:%Y-%m-%d %H:%M} ({now:%A}), time zone {zone_name} (UTC{now:%z})",
-        f"- Workspace (cwd for commands, base for relative paths): {workspace}",
+        f"- Workspace (the cwd): {workspace}",
     ]
     if snippets:
         lines.append("- Memory that may be relevant (file:line):")

@@ -131,7 +131,10 @@ def _print_result(result: TaskResult, as_json: bool) -> None:
     if result.notes:
         for line in result.notes.splitlines():
             print(f"  {line}")
-    tokens = f"{s.prompt_tokens:,}+{s.completion_tokens:,} tokens"
+    if s.prompt_tokens is None or s.completion_tokens is None:
+        tokens = f"tokens not reported, about {s.estimated_tokens:,}"
+    else:
+        tokens = f"{s.prompt_tokens:,}+{s.completion_tokens:,} tokens"
     print(f"  ({s.steps} steps, {len(s.tool_calls)} tool calls, {tokens}, {s.seconds:.1f}s)")
     if as_json:
         _print_json(result.to_dict())

@@ -7,7 +7,8 @@
     ├── EditConflict              an edit names a task or field the file no longer has
     ├── AddRefused                a task to add would not validate (field); file untouched
     ├── LLMError                  the model endpoint failed after retries (reason)
-    │   └── MissingAPIKey         the endpoint needs a key and its source gave none
+    │   └── SetupError            the endpoint or config is wrong, not the task (kind, fix)
+    │       └── MissingAPIKey     the endpoint needs a key and its source gave none
     ├── ToolError                 a tool call failed or was refused (tool): told to the model
     └── LedgerError               the state database is unusable or a transition is invalid
 
@@ -88,13 +89,34 @@ class LLMError(LocalhbError):
         super().__init__(reason)
 
 
-class MissingAPIKey(LLMError):
+class SetupError(LLMError):
+    """The endpoint or its configuration is wrong: retrying the task cannot help.
+
+    `kind` is one of SETUP_KINDS (auth, forbidden, model, tools, unreachable);
+    `fix` is one sentence telling the owner what to change (`localhb doctor`
+    checks it). Runs that end on one never spend a task's attempts.
+    """
+
+    def __init__(self, reason: str, *, kind: str, fix: str = "") -> None:
+        self.kind = kind
+        self.fix = fix
+        super().__init__(reason)
+
+
+SETUP_KINDS = ("auth", "forbidden", "model", "tools", "unreachable", "key")
+
+
+class MissingAPIKey(SetupError):
     """The endpoint needs an API key and its source (variable, file, command) gave none."""
 
     def __init__(self, env_var: str, base_url: str, *, reason: str | None = None) -> None:
         self.env_var = env_var
         why = reason if reason is not None else f"set {env_var}"
-        super().__init__(f"no API key: {why} (needed for {base_url})")
+        super().__init__(
+            f"no API key: {why} (needed for {base_url})",
+            kind="key",
+            fix=f"export {env_var}=..., or set [llm] api_key_env, api_key_file or api_key_command",
+        )
 
 
 class ToolError(LocalhbError):

@@ -34,10 +34,19 @@ class Failure(StrEnum):
     TIMEOUT = "task_timeout"
     REPEATED_CALL = "repeated_call"  # the same failing call, again and again
     NO_ANSWER = "no_answer"  # the model ended without a usable answer
+    TEXT_ONLY = "text_only"  # the model answered in text and never called the finishing tool
+    MODEL_REFUSED = "model_refused"  # the model declined the task (a refusal)
+    CUT_OFF = "cut_off"  # the reply hit [llm] max_reply_tokens (finish_reason "length")
     MODEL = "model"  # the model itself reported status error
     COMMAND = "command"  # a `Run:` command exited non-zero or could not start
     REFUSED = "refused"  # a `Run:` command the shell policy does not allow
     BUDGET = "budget"  # a `[budget]` cap was crossed during the run (status partial)
+    SETUP = "setup"  # the endpoint or config is wrong (auth, model, tools): not the task's fault
+
+    @property
+    def is_setup(self) -> bool:
+        """True when the run says nothing about the task: the endpoint or config is wrong."""
+        return self is Failure.SETUP
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,17 +73,28 @@ class ToolCallRecord:
 
 @dataclass(frozen=True, slots=True)
 class RunStats:
-    """What any run cost: model, tokens (as the API reported them), steps, calls, time."""
+    """What any run cost: model, tokens, steps, calls, time.
+
+    `prompt_tokens`/`completion_tokens` are the sums the endpoint reported, or
+    None when it reported no usage at all (unknown, never 0); `usage` says
+    which ("reported", "partial": some replies had none, "unknown"), and
+    `estimated_tokens` is what the token budget counted, estimating (4
+    characters a token) where the endpoint was silent. `fix` is set for a
+    setup failure: what the owner should change.
+    """
 
     model: str
-    prompt_tokens: int
-    completion_tokens: int
+    prompt_tokens: int | None
+    completion_tokens: int | None
     steps: int
     tool_calls: tuple[ToolCallRecord, ...]
     errors: tuple[str, ...]
     started_at: datetime
     completed_at: datetime
     failure: Failure | None = None
+    usage: str = "reported"
+    estimated_tokens: int = 0
+    fix: str = ""
 
     @property
     def seconds(self) -> float:
@@ -91,6 +111,9 @@ class RunStats:
             "failure": None if self.failure is None else self.failure.value,
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
+            "usage": self.usage,
+            "estimated_tokens": self.estimated_tokens,
+            **({"fix": self.fix} if self.fix else {}),
             "steps": self.steps,
             "tool_calls": [c.to_dict() for c in self.tool_calls],
             "tool_errors": self.tool_errors,
@@ -157,6 +180,7 @@ class EventKind(StrEnum):
     START = "start"  # text: what runs, with which model where
     RETRY = "retry"  # text: why the request is retried and after how long
     MODEL = "model"  # text: what the model said alongside its calls (shortened)
+    NOTE = "note"  # text: something localhb did about the reply (a call read from text, ...)
     TOOL = "tool"  # tool, text (short arguments), outcome, detail
     FINISH = "finish"  # outcome (status), text (summary or evidence)
 

@@ -25,6 +25,9 @@ DEFAULT_PENDING_SECTIONS = (
     "to do",
 )
 DEFAULT_COMPLETED_SECTIONS = ("completed", "completed tasks", "done", "finished")
+# The tool families a task may be offered (`- Tools:`, `[agent] tools`);
+# complete_task is always offered.
+TOOL_FAMILIES = ("files", "shell", "http", "memory", "schedule")
 
 
 class TaskKind(StrEnum):
@@ -159,6 +162,7 @@ class Task:
     last_status: str | None = None
     last_checked: datetime | None = None
     attempts: int = 0
+    tools: tuple[str, ...] | None = None  # `- Tools:` families; None: the configured ones
     problem: str | None = None
     run: str | None = None
     check: CheckSpec | None = None

@@ -21,6 +21,7 @@ from localhb.format.checks import CheckSpec, CheckSyntaxError, parse_check
 from localhb.format.model import (
     DEFAULT_COMPLETED_SECTIONS,
     DEFAULT_PENDING_SECTIONS,
+    TOOL_FAMILIES,
     CatchUp,
     Diagnostic,
     Field,
@@ -65,6 +66,7 @@ KEYS: dict[str, str] = {
     "catch up": "catch up",
     "catch-up": "catch up",
     "catchup": "catch up",
+    "tools": "tools",
 }
 
 _MARKER = re.compile(r"^[ \t]*(?:[*+-]|\d{1,9}[.)])(?:[ \t]+|$)")
@@ -585,6 +587,21 @@ class _Builder:
             except ValueError:
                 bad(f, f"Attempts: {f.value!r} is not a whole number", fatal=False)
 
+        tools: tuple[str, ...] | None = None
+        if "tools" in by_key:
+            f = by_key["tools"]
+            words = [w.strip(" `*_.").lower() for w in re.split(r"[,;\s]+", f.value)]
+            words = [w for w in words if w and w not in ("and", "none")]
+            unknown = [w for w in words if w not in TOOL_FAMILIES]
+            if unknown:
+                bad(
+                    f,
+                    f"Tools: {unknown[0]!r} is not a tool family",
+                    f"write some of: {', '.join(TOOL_FAMILIES)} (complete_task is always there)",
+                )
+            else:
+                tools = tuple(dict.fromkeys(words))
+
         last_run, last_status = self.stamp(by_key.get("last run"), bad)
         last_checked, _ = self.stamp(by_key.get("last checked"), bad)
 
@@ -652,6 +669,7 @@ class _Builder:
                 last_status=last_status,
                 last_checked=last_checked,
                 attempts=attempts,
+                tools=tools,
                 problem="; ".join(problems) or None,
                 run=run,
                 check=check,

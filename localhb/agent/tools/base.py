@@ -58,13 +58,22 @@ class Tool:
     run: Handler | None = None
 
     def schema(self) -> dict[str, Any]:
-        """The tool as the chat completions API expects it."""
+        """The tool as the chat completions API expects it, compact: every token is paid for.
+
+        `additionalProperties: false` and an empty `required` are left out (the
+        arguments are checked here whatever the model sends).
+        """
+        parameters = {
+            k: v
+            for k, v in self.parameters.items()
+            if not (k == "additionalProperties" and v is False) and not (k == "required" and not v)
+        }
         return {
             "type": "function",
             "function": {
                 "name": self.name,
                 "description": self.description,
-                "parameters": dict(self.parameters),
+                "parameters": parameters,
             },
         }
 

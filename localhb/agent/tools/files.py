@@ -10,7 +10,7 @@ from localhb.agent.tools.base import Tool, ToolContext, cap_bytes, obj
 from localhb.core.errors import ToolError
 
 MAX_LIST_ENTRIES = 500
-_PATH = {"type": "string", "description": "Relative to the workspace, or absolute."}
+_PATH = {"type": "string"}  # relative to the workspace, or absolute: the system prompt says so
 
 
 def read_file(ctx: ToolContext, args: Mapping[str, Any]) -> str:
@@ -120,36 +120,35 @@ def _replace_atomically(path: os.PathLike[str], data: bytes) -> None:
 
 READ_FILE = Tool(
     "read_file",
-    "Read a UTF-8 text file. Long files are cut; use offset/limit (lines) to page.",
+    "Read a text file (long files are cut; page with offset/limit lines).",
     obj(
         ("path",),
         path=_PATH,
-        offset={"type": "integer", "minimum": 1, "description": "First line, from 1."},
-        limit={"type": "integer", "minimum": 1, "description": "How many lines."},
+        offset={"type": "integer", "minimum": 1},
+        limit={"type": "integer", "minimum": 1},
     ),
     read_file,
 )
 WRITE_FILE = Tool(
     "write_file",
-    "Create or replace a whole text file. Parent directories are created.",
+    "Create or replace a whole text file.",
     obj(("path", "content"), path=_PATH, content={"type": "string"}),
     write_file,
 )
 EDIT_FILE = Tool(
     "edit_file",
-    "Replace one exact occurrence of old_text with new_text in a file. "
-    "Fails if old_text is missing or occurs more than once.",
+    "Replace the one exact occurrence of old_text with new_text.",
     obj(
         ("path", "old_text", "new_text"),
         path=_PATH,
-        old_text={"type": "string", "description": "Exact text, including whitespace."},
+        old_text={"type": "string"},
         new_text={"type": "string"},
     ),
     edit_file,
 )
 LIST_DIR = Tool(
     "list_dir",
-    "List a directory: names, a trailing / for directories, sizes for files.",
-    obj(path={**_PATH, "description": "Defaults to the workspace."}),
+    "List a directory (default: the workspace).",
+    obj(path=_PATH),
     list_dir,
 )

@@ -181,16 +181,16 @@ def _check_request(ctx: ToolContext, args: Mapping[str, Any]) -> str:
 def _params(methods: tuple[str, ...]) -> dict[str, Any]:
     return obj(
         ("url",),
-        url={"type": "string", "description": "An http:// or https:// URL."},
-        method={"type": "string", "enum": list(methods), "description": "Default GET."},
+        url={"type": "string"},
+        method={"type": "string", "enum": list(methods)},
         headers={"type": "object", "additionalProperties": {"type": "string"}},
-        body={"type": "string", "description": "Request body, sent as UTF-8."},
+        body={"type": "string"},
     )
 
 
 HTTP_REQUEST = Tool(
     "http_request",
-    "Make an HTTP request. Returns the status, a few headers and the body (cut when long).",
+    "Make an HTTP request (default GET); returns status, headers, body.",
     _params(("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")),
     _task_request,
 )

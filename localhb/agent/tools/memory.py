@@ -243,18 +243,17 @@ def _append_tool(ctx: ToolContext, args: Mapping[str, Any]) -> str:
 
 MEMORY_SEARCH = Tool(
     "memory_search",
-    "Search long-term memory (MEMORY.md and memory/*.md). Returns ranked snippets "
-    "as file:line: text.",
+    "Search memory (MEMORY.md, memory/*.md) for keywords.",
     obj(
         ("query",),
-        query={"type": "string", "description": "Keywords."},
-        limit={"type": "integer", "minimum": 1, "maximum": 20, "description": "Default 5."},
+        query={"type": "string"},
+        limit={"type": "integer", "minimum": 1, "maximum": 20},
     ),
     _search_tool,
 )
 MEMORY_APPEND = Tool(
     "memory_append",
-    "Add a timestamped note to today's memory file (memory/YYYY-MM-DD.md) for later runs.",
-    obj(("text",), text={"type": "string", "description": "What to remember."}),
+    "Note a fact for later runs in today's memory file.",
+    obj(("text",), text={"type": "string"}),
     _append_tool,
 )

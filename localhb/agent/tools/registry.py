@@ -10,8 +10,8 @@ ends on them.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -23,22 +23,18 @@ from localhb.agent.tools.schedule import SCHEDULE_TASK
 from localhb.agent.tools.shell import RUN_COMMAND, RUN_COMMAND_READ_ONLY
 from localhb.config import ToolsConfig
 from localhb.core.errors import ToolError
+from localhb.format.model import TOOL_FAMILIES
 
 STATUSES = ("ok", "partial", "skipped", "error")
 
 COMPLETE_TASK = Tool(
     "complete_task",
-    "Finish the task. Call exactly once, when done or when you cannot go on.",
+    "Finish: call once, when done or stuck. The only way to end the task.",
     obj(
         ("status", "summary"),
-        status={
-            "type": "string",
-            "enum": list(STATUSES),
-            "description": "ok: done. partial: some done, some needs a person. "
-            "skipped: nothing to do now. error: could not do it.",
-        },
-        summary={"type": "string", "description": "One line, under 200 characters."},
-        notes={"type": "string", "description": "Optional detail for the owner."},
+        status={"type": "string", "enum": list(STATUSES)},
+        summary={"type": "string", "description": "one line"},
+        notes={"type": "string"},
     ),
 )
 REPORT_CONDITION = Tool(
@@ -67,6 +63,7 @@ class Outcome:
     status: CallStatus
     content: str
     arguments: Mapping[str, Any] = field(default_factory=dict)
+    repaired: str = ""  # how malformed arguments were mended, when they were
 
     @property
     def ok(self) -> bool:
@@ -96,9 +93,13 @@ class Toolbox:
                 CallStatus.INVALID,
                 f"error: there is no tool {name!r}; the tools are: {', '.join(self.names)}",
             )
-        args, problem = parse_arguments(raw_arguments)
+        args, problem, repaired = parse_arguments(raw_arguments)
         if problem:
             return Outcome(name, CallStatus.INVALID, f"error: {problem}")
+        outcome = self._run(tool, name, args, ctx)
+        return replace(outcome, repaired=repaired) if repaired else outcome
+
+    def _run(self, tool: Tool, name: str, args: dict[str, Any], ctx: ToolContext) -> Outcome:
         checked, problems = check_arguments(tool.parameters, args)
         if problems:
             expected = json.dumps(tool.parameters.get("properties", {}), separators=(",", ":"))
@@ -126,34 +127,50 @@ class Toolbox:
             )
 
 
-def parse_arguments(raw: str) -> tuple[dict[str, Any], str]:
-    """The JSON object in `raw` ("" counts as {}), or a sentence saying what is wrong."""
+def parse_arguments(raw: str) -> tuple[dict[str, Any], str, str]:
+    """(the JSON object in `raw`, what is wrong, how it was repaired).
+
+    "" counts as {}. Cheap mistakes (double encoding, single quotes, a stray
+    `<|eot_id|>`, a missing brace) are mended first; the third value says how.
+    """
+    from localhb.agent.wire import repair_arguments
+
     if not raw.strip():
-        return {}, ""
+        return {}, "", ""
     try:
         value = json.loads(raw)
     except json.JSONDecodeError as exc:
-        return {}, (
+        problem = (
             f"the arguments are not valid JSON ({exc.msg} at character {exc.pos}); "
             "send a single JSON object"
         )
-    if not isinstance(value, dict):
-        return {}, f"the arguments must be a JSON object, not {type(value).__name__}"
-    return value, ""
+    else:
+        if isinstance(value, dict):
+            return value, "", ""
+        problem = f"the arguments must be a JSON object, not {type(value).__name__}"
+    mended, how = repair_arguments(raw)
+    if mended is None:
+        return {}, problem, ""
+    return mended, "", how
 
 
-def task_toolbox(config: ToolsConfig, *, scheduling: bool = False) -> Toolbox:
-    """Everything a task may use; disabled families are left out.
+def task_toolbox(
+    config: ToolsConfig, families: Sequence[str] = TOOL_FAMILIES, *, scheduling: bool = False
+) -> Toolbox:
+    """The tools of `families` a task may use (disabled ones left out), then complete_task.
 
-    `schedule_task` is there only when the run was given a scheduler.
+    `schedule_task` (family "schedule") is there only when the run was given a scheduler.
     """
-    tools = [READ_FILE, WRITE_FILE, EDIT_FILE, LIST_DIR]
-    if config.shell.enabled:
+    tools: list[Tool] = []
+    if "files" in families:
+        tools += [READ_FILE, WRITE_FILE, EDIT_FILE, LIST_DIR]
+    if "shell" in families and config.shell.enabled:
         tools.append(RUN_COMMAND)
-    if config.http.enabled:
+    if "http" in families and config.http.enabled:
         tools.append(HTTP_REQUEST)
-    tools += [MEMORY_SEARCH, MEMORY_APPEND]
-    if scheduling:
+    if "memory" in families:
+        tools += [MEMORY_SEARCH, MEMORY_APPEND]
+    if scheduling and "schedule" in families:
         tools.append(SCHEDULE_TASK)
     tools.append(COMPLETE_TASK)
     return Toolbox(tuple(tools))

@@ -267,13 +267,12 @@ def _check_run(ctx: ToolContext, args: Mapping[str, Any]) -> str:
 
 _PARAMS = obj(
     ("command",),
-    command={"type": "string", "description": "A shell command; cwd is the workspace."},
-    timeout={"type": "number", "minimum": 1, "description": "Seconds; capped by the config."},
+    command={"type": "string"},
+    timeout={"type": "number", "minimum": 1, "description": "seconds"},
 )
 RUN_COMMAND = Tool(
     "run_command",
-    "Run a shell command in the workspace. Returns the exit code, stdout and stderr "
-    "(each cut when long). Some commands are refused by policy.",
+    "Run a shell command in the workspace; returns exit code, stdout, stderr.",
     _PARAMS,
     _task_run,
 )

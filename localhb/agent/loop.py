@@ -453,7 +453,9 @@ class _Run:
         """A reply without a tool call: a refusal, a cut-off, or text; None after a nudge."""
         said = reply.text.strip()
         if reply.refusal:
-            return self.fail(Failure.MODEL_REFUSED, f"the model refused: {one_line(reply.refusal, 160)}")
+            return self.fail(
+                Failure.MODEL_REFUSED, f"the model refused: {one_line(reply.refusal, 160)}"
+            )
         if reply.finish_reason == "length":
             cap = self.config.llm.max_reply_tokens
             limit = f"{cap:,} tokens ([llm] max_reply_tokens)" if cap else "the server's limit"

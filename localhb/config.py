@@ -174,6 +174,49 @@ class APIConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class Price:
+    """What a model costs, in currency units per million tokens."""
+
+    input: float
+    output: float
+
+
+# List prices in USD per million tokens when this was written; override or add
+# models under [budget.prices]. A model with no price counts tokens only.
+DEFAULT_PRICES: tuple[tuple[str, Price], ...] = (
+    ("gpt-4o-mini", Price(0.15, 0.60)),
+    ("gpt-4o", Price(2.50, 10.00)),
+    ("gpt-4.1", Price(2.00, 8.00)),
+    ("gpt-4.1-mini", Price(0.40, 1.60)),
+    ("gpt-4.1-nano", Price(0.10, 0.40)),
+    ("o4-mini", Price(1.10, 4.40)),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetConfig:
+    """`[budget]`: spend caps per day (in `timezone`, default the heartbeat's) and per task."""
+
+    daily_tokens: int | None = None
+    daily_cost: float | None = None
+    per_task_tokens: int = 200_000
+    timezone: str | None = None
+    prices: tuple[tuple[str, Price], ...] = DEFAULT_PRICES
+
+    def price(self, model: str) -> Price | None:
+        """The price of `model` (exact name, else the longest listed prefix), or None."""
+        table = dict(self.prices)
+        if model in table:
+            return table[model]
+        best = max((m for m in table if model.startswith(m + "-")), key=len, default=None)
+        return table[best] if best is not None else None
+
+    @property
+    def capped(self) -> bool:
+        return self.daily_tokens is not None or self.daily_cost is not None
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """The whole configuration. `path` is the file it came from, if any."""
 
@@ -185,6 +228,7 @@ class Config:
     tools: ToolsConfig
     source_bytes: bytes | None = None  # the file exactly as read (None: defaults)
     api: APIConfig = APIConfig()
+    budget: BudgetConfig = BudgetConfig()
 
     @property
     def state_db(self) -> Path:
@@ -205,6 +249,12 @@ class Config:
     def tz(self) -> tzinfo:
         """The configured zone, else the system's; checked at load time."""
         return zone(self.heartbeat.timezone, path=self.path)
+
+    def budget_tz(self) -> tzinfo:
+        """The zone whose midnight starts a budget day: [budget] timezone, else tz()."""
+        if self.budget.timezone is not None:
+            return zone(self.budget.timezone, path=self.path)
+        return self.tz()
 
 
 def default_home(env: Mapping[str, str] | None = None) -> Path:
@@ -405,7 +455,7 @@ def _build(data: dict[str, Any], *, home: Path, source: Path | None) -> Config:
         return p if p.is_absolute() else (base / p)
 
     root = _Table(data, "", source)
-    root.known.update({"heartbeat", "llm", "agent", "tools", "api"})
+    root.known.update({"heartbeat", "llm", "agent", "tools", "api", "budget"})
     root.finish()
 
     hb = _Table(data.get("heartbeat"), "heartbeat", source)
@@ -487,15 +537,14 @@ def _build(data: dict[str, Any], *, home: Path, source: Path | None) -> Config:
         raise llm_t.error("api_key_command", "set api_key_file or api_key_command, not both")
     llm_t.finish()
 
+    budget = _budget(_Table(data.get("budget"), "budget", source), ag)
     agent = AgentConfig(
         workspace=workspace,
         max_steps=ag.get("max_steps", 20, _int_at_least(1), "a whole number >= 1"),
         task_timeout=ag.get(
             "task_timeout", timedelta(minutes=10), duration, 'a duration like "10m"'
         ),
-        max_tokens_per_task=ag.get(
-            "max_tokens_per_task", 200_000, _int_at_least(1), "a whole number >= 1"
-        ),
+        max_tokens_per_task=budget.per_task_tokens,
         memory_snippets=ag.get("memory_snippets", 3, _int_at_least(0), "a whole number >= 0"),
         tools=ag.get(
             "tools", TOOL_FAMILIES, tool_families, "a list of tool families (files, shell, ...)"
@@ -560,7 +609,14 @@ def _build(data: dict[str, Any], *, home: Path, source: Path | None) -> Config:
 
     api = _api(_Table(data.get("api"), "api", source))
     return Config(
-        home=home, path=source, heartbeat=heartbeat, llm=llm, agent=agent, tools=tools, api=api
+        home=home,
+        path=source,
+        heartbeat=heartbeat,
+        llm=llm,
+        agent=agent,
+        tools=tools,
+        api=api,
+        budget=budget,
     )
 
 
@@ -601,3 +657,69 @@ def _api(t: _Table) -> APIConfig:
             "listen on it (and put TLS in front, see docs/api.md)",
         )
     return api
+
+
+def _budget(t: _Table, agent: _Table) -> BudgetConfig:
+    """`[budget]`; `[agent] max_tokens_per_task` is the older name of `per_task_tokens`."""
+
+    def cost(v: Any) -> float:
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            raise TypeError
+        if v <= 0:
+            raise ValueError("must be more than zero")
+        return float(v)
+
+    def price(v: Any) -> Price:
+        if not isinstance(v, dict) or set(v) != {"input", "output"}:
+            raise TypeError
+        values = []
+        for key in ("input", "output"):
+            x = v[key]
+            if isinstance(x, bool) or not isinstance(x, int | float) or x < 0:
+                raise ValueError(f"{key} must be a number >= 0")
+            values.append(float(x))
+        return Price(values[0], values[1])
+
+    old = agent.get("max_tokens_per_task", None, _int_at_least(1), "a whole number >= 1")
+    new = t.get("per_task_tokens", None, _int_at_least(1), "a whole number >= 1")
+    if old is not None and new is not None and old != new:
+        raise t.error(
+            "per_task_tokens",
+            f"[agent] max_tokens_per_task ({old}) is the older name of this key and "
+            f"says otherwise ({new}); keep one",
+        )
+    timezone = t.get("timezone", None, _opt_str, "an IANA time zone name")
+    if timezone is not None:
+        try:
+            zone(timezone, path=t.source)
+        except ConfigError:
+            raise t.error(
+                "timezone", f"expected an IANA time zone name, got {timezone!r}"
+            ) from None
+    prices = dict(DEFAULT_PRICES)
+    table: dict[str, Any] = t.get(
+        "prices", {}, lambda v: v if isinstance(v, dict) else _raise(), "a table"
+    )
+    t.known.add("prices")
+    for model, value in table.items():
+        try:
+            prices[model] = price(value)
+        except (TypeError, ValueError) as exc:
+            detail = f" ({exc})" if str(exc) else ""
+            raise t.error(
+                f"prices.{model}",
+                f"expected {{ input = 0.15, output = 0.6 }}, got {value!r}{detail}",
+            ) from None
+    budget = BudgetConfig(
+        daily_tokens=t.get("daily_tokens", None, _int_at_least(1), "a whole number >= 1"),
+        daily_cost=t.get("daily_cost", None, cost, "an amount > 0, like 1.50"),
+        per_task_tokens=new or old or 200_000,
+        timezone=timezone,
+        prices=tuple(prices.items()),
+    )
+    t.finish()
+    return budget
+
+
+def _raise() -> Any:
+    raise TypeError

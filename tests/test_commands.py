@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -219,6 +220,7 @@ def test_http_checks(
 ) -> None:
     """`GET <url> is <status>` and `GET <url> contains <text>` are decided by code."""
     home = make_home(tmp_path, server, GATED.format(check=check.format(site=site)))
+    set_config(home, tools={"http": {"allowed_hosts": ["127.0.0.1"]}})  # loopback: opt in
     out = run(home, "--now", "2024-01-15 10:00")[1]
     want = "deploy-when-flagged: ok" if met else "deploy-when-flagged (check): skipped"
     assert out.startswith(want), out
@@ -228,10 +230,12 @@ def test_http_checks(
 def test_http_check_obeys_allowed_hosts(
     tmp_path: Path, server: ScriptedLLM, run: Run, site: str
 ) -> None:
-    """A GET check to a host outside [tools.http] allowed_hosts is refused."""
+    """A GET check obeys [tools.http]: other hosts and unlisted loopback are refused."""
     home = make_home(tmp_path, server, GATED.format(check=f"GET {site}/up is 200"))
-    set_config(home, tools={"http": {"allowed_hosts": ["example.com"]}})
     code, out, _ = run(home, "--now", "2024-01-15 10:00")
+    assert code == 1 and "an internal address" in out
+    set_config(home, tools={"http": {"allowed_hosts": ["example.com"]}})
+    code, out, _ = run(home, "--now", "2024-01-15 10:30")
     assert code == 1 and "not in [tools.http] allowed_hosts" in out
 
 
@@ -313,3 +317,16 @@ def test_localhb_run_runs_the_command_with_a_trace(
     out = capsys.readouterr().out
     assert "command, no model" in out and "= ok: exit 0" in out and "0+0 tokens" in out
     assert server.requests == []
+
+
+@pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed")
+def test_run_command_runs_inside_the_sandbox(tmp_path: Path, server: ScriptedLLM, run: Run) -> None:
+    """Under `sandbox = "bubblewrap"` a `Run:` command cannot see localhb's home."""
+    text = "## Pending\n### Peek\n- Recurring: every 1h\n- Run: ls {db} && echo visible\n"
+    home = make_home(tmp_path, server, "")
+    hb_file(home).write_text(text.format(db=home / "config.toml"))
+    set_config(home, tools={"shell": {"sandbox": "bubblewrap"}})
+    code, out, _ = run(home, "--now", "2024-01-15 10:00")
+    if "refused: commands are refused" in out:
+        pytest.skip("bubblewrap cannot run here: " + out.strip())
+    assert code == 1 and "visible" not in out

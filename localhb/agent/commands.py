@@ -23,7 +23,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from localhb.agent.credentials import key_file
 from localhb.agent.tools.paths import PathPolicy
+from localhb.agent.tools.sandbox import choose, describe, wrap
 from localhb.agent.tools.shell import ShellRun, command_env, judge, run_shell
 from localhb.config import Config
 from localhb.core.errors import ToolError
@@ -86,6 +88,41 @@ def _env(config: Config, env: Mapping[str, str] | None) -> dict[str, str]:
     return command_env(base, (config.llm.api_key_env, "OPENAI_API_KEY"))
 
 
+def _shell(
+    command: str, config: Config, env: Mapping[str, str] | None, limit: float
+) -> ShellRun | str:
+    """Run `command` as the agent's commands run: in the workspace, inside the OS
+    sandbox (`[tools.shell] sandbox`), without the API key. A string: why it may not."""
+    shell = config.tools.shell
+    box = choose(shell.sandbox)
+    if box.problem is not None:
+        return f"refused: {describe(box, network=shell.network)}"
+    raw_env = os.environ if env is None else env
+    workspace = config.agent.workspace
+    workspace.mkdir(parents=True, exist_ok=True)
+    secret = key_file(config.llm, raw_env)
+    hidden = [config.home, *([secret] if secret is not None else [])]
+    if raw_env.get("CREDENTIALS_DIRECTORY"):
+        hidden.append(Path(raw_env["CREDENTIALS_DIRECTORY"]))
+    paths = PathPolicy.build(workspace, config.tools.allowed_directories)
+    argv = wrap(
+        box,
+        command,
+        workspace=paths.workspace,
+        writable=paths.allowed,
+        hidden=tuple(hidden),
+        network=shell.network,
+    )
+    return run_shell(
+        command,
+        cwd=paths.workspace,
+        env=_env(config, env),
+        limit=limit,
+        max_output=config.tools.max_output_bytes,
+        argv=argv,
+    )
+
+
 def _tail(done: ShellRun, limit: int = 180) -> str:
     """The last non-empty line of the output (stderr first), for a one-line summary."""
     for text in (done.stderr, done.stdout):
@@ -124,19 +161,15 @@ def run_command_task(
         status, summary, failure = Status.ERROR, f"refused: {reason}", Failure.REFUSED
         emit(EventKind.TOOL, tool="run", text=one_line(command, 120), outcome="refused")
     else:
-        workspace = config.agent.workspace
-        workspace.mkdir(parents=True, exist_ok=True)
         try:
-            done = run_shell(
-                command,
-                cwd=workspace,
-                env=_env(config, env),
-                limit=limit,
-                max_output=config.tools.max_output_bytes,
-            )
+            ran = _shell(command, config, env, limit)
         except OSError as exc:
-            status, summary, failure = Status.ERROR, f"could not start: {exc}", Failure.COMMAND
+            ran = f"could not start: {exc}"
+        if isinstance(ran, str):  # refused (a required sandbox is missing), or no start
+            status, summary = Status.ERROR, ran
+            failure = Failure.REFUSED if ran.startswith("refused") else Failure.COMMAND
         else:
+            done = ran
             out = "\n".join(t for t in (done.stdout.rstrip(), done.stderr.rstrip()) if t)
             notes = clip(redact(out))
             tail = redact(_tail(done))
@@ -229,16 +262,10 @@ def _command(command: str, config: Config, env: Mapping[str, str] | None) -> Che
     reason = judge(command, config.tools.shell, check=True)
     if reason is not None:
         return CheckVerdict(False, "", error=f"refused: {reason}")
-    workspace = config.agent.workspace
-    workspace.mkdir(parents=True, exist_ok=True)
     limit = min(config.tools.shell.timeout, config.agent.task_timeout).total_seconds()
-    done = run_shell(
-        command,
-        cwd=workspace,
-        env=_env(config, env),
-        limit=limit,
-        max_output=config.tools.max_output_bytes,
-    )
+    done = _shell(command, config, env, limit)
+    if isinstance(done, str):
+        return CheckVerdict(False, "", error=done)
     if done.timed_out:
         return CheckVerdict(False, "", error=f"check command timed out after {limit:g}s")
     tail = _tail(done)

@@ -122,6 +122,9 @@ class OutOfTime(Exception):
 
 
 RetryHook = Callable[[str, int, float], None]
+SpendGuard = Callable[[int, int], "str | None"]
+"""Given a run's prompt and completion tokens so far, why it must stop (a spend
+cap crossed), or None. Checked after each step; the run ends `partial`."""
 
 
 class ModelClient:
@@ -325,8 +328,10 @@ class _Run:
         env: Mapping[str, str],
         heartbeat_file: Path | None,
         scheduler: Scheduler | None = None,
+        guard: SpendGuard | None = None,
     ) -> None:
         self.task, self.config, self.client, self.toolbox = task, config, client, toolbox
+        self.guard = guard
         self.model, self.condition, self.clock = model, condition, clock
         self.sink = on_event
         llm = config.llm
@@ -448,6 +453,9 @@ class _Run:
                     Failure.MAX_TOKENS,
                     f"token limit reached: {self.budget_used:,} of {budget:,} tokens used",
                 )
+            stop = self.guard(self.prompt_tokens, self.completion_tokens) if self.guard else None
+            if stop is not None:  # a daily cap: this step is done; end here, partly done
+                return self.fail(Failure.BUDGET, stop)
 
     def no_call(self, reply: Reply, finish: str, nudges: int) -> _End | None:
         """A reply without a tool call: a refusal, a cut-off, or text; None after a nudge."""
@@ -656,6 +664,7 @@ def run_task(
     env: Mapping[str, str] | None = None,
     heartbeat_file: Path | None = None,
     scheduler: Scheduler | None = None,
+    guard: SpendGuard | None = None,
 ) -> TaskResult:
     """Carry out `task` now, with every tool, until `complete_task` or a bound.
 
@@ -663,9 +672,10 @@ def run_task(
     key) or ConfigError (`[llm] system_prompt` unreadable). `heartbeat_file`
     (default `[heartbeat] file`) is readable but never writable by the tools;
     given a `scheduler`, the run has `schedule_task` to add tasks through it.
+    `guard` ends the run `partial` once it names a crossed spend cap.
     """
     run, end = _conduct(
-        task, config, False, client, on_event, clock, env, heartbeat_file, scheduler
+        task, config, False, client, on_event, clock, env, heartbeat_file, scheduler, guard
     )
     result = _task_result(run, end)
     run.emit(EventKind.FINISH, outcome=result.status.value, text=result.summary)
@@ -682,6 +692,7 @@ def _conduct(
     env: Mapping[str, str] | None,
     heartbeat_file: Path | None,
     scheduler: Scheduler | None = None,
+    guard: SpendGuard | None = None,
 ) -> tuple[_Run, _End]:
     """One loop: a task with every tool, or a condition check with read-only ones."""
     env = os.environ if env is None else env
@@ -705,6 +716,7 @@ def _conduct(
             env=env,
             heartbeat_file=heartbeat_file,
             scheduler=None if condition else scheduler,
+            guard=guard,
         )
         run.open(system)
         if condition:
@@ -725,7 +737,9 @@ def offered_families(task: Task, config: Config) -> tuple[str, ...]:
 def _task_result(run: _Run, end: _End) -> TaskResult:
     """Only complete_task is a finish: every other end is an error naming why."""
     redact = run.redact
-    if end.via == "failure":
+    if end.via == "failure" and end.failure is Failure.BUDGET:
+        status, summary, notes = Status.PARTIAL, end.reason, ""
+    elif end.via == "failure":
         status, summary, notes = Status.ERROR, end.reason, ""
     else:
         raw = str(end.arguments.get("status", "ok")).strip().lower()

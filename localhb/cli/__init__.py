@@ -70,9 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_module_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Commands that live in their own modules."""
-    from localhb.cli import add_cmd, daemon_cmd, health_cmd, run_cmd, runs_cmd
+    from localhb.cli import add_cmd, daemon_cmd, health_cmd, run_cmd, runs_cmd, usage_cmd
 
-    for module in (add_cmd, run_cmd, daemon_cmd, runs_cmd, health_cmd):
+    for module in (add_cmd, run_cmd, daemon_cmd, runs_cmd, health_cmd, usage_cmd):
         module.add_parser(sub)
 
 

@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from localhb.core.errors import HeartbeatFileError, LedgerError
 from localhb.cycle.adding import scheduler_for
@@ -86,6 +86,31 @@ class CycleReport:
         return any(r.status == "error" for r in self.results)
 
 
+@dataclass(frozen=True, slots=True)
+class BudgetEvent:
+    """A `[budget]` cap stopped model work: a run `skipped` before it started, or one
+    `stopped` partway. `first_today` is True for the day's first such event, the one
+    that is notified (one notice per budget day)."""
+
+    task_id: str
+    action: str  # skipped | stopped
+    reason: str
+    at: datetime
+    first_today: bool
+
+
+class BudgetObserver(Protocol):
+    """Told of every budget event; must not raise."""
+
+    def __call__(self, event: BudgetEvent, /) -> None: ...
+
+
+def log_budget(event: BudgetEvent) -> None:
+    """The default observer: a warning in the log for the day's first event."""
+    if event.first_today:
+        log.warning("budget: %s %s: %s", event.task_id, event.action, event.reason)
+
+
 @dataclass
 class _Finished:
     work: Work
@@ -111,6 +136,8 @@ class Runner:
     on_event: TraceSink | None = None
     pid: int = field(default_factory=os.getpid)
     stopping: threading.Event = field(default_factory=threading.Event)
+    on_budget: BudgetObserver = log_budget
+    _budget_lines: list[TaskLine] = field(default_factory=list, repr=False)
 
     # -- the cycle ---------------------------------------------------------------
     def cycle(self, *, now: datetime | None = None, dry_run: bool = False) -> CycleReport:
@@ -189,6 +216,7 @@ class Runner:
                 self._remember_idle(snap, doc, now, history)
                 return CycleReport("idle")
         idle.forget(str(cfg.home))
+        self._budget_lines.clear()
         finished = self._execute(work)
         warnings, moved = self._write(snap, doc, finished)
         lines = tuple(
@@ -199,7 +227,7 @@ class Runner:
                 "check" if f.outcome.checked_only else "task",
             )
             for f in finished
-        )
+        ) + tuple(self._budget_lines)
         with Ledger.open(cfg.state_db) as ledger:
             ledger.retire(moved)  # finished: the same title written again is a new task
             detail = ", ".join(f"{x.task_id}: {x.status}" for x in lines)
@@ -285,6 +313,11 @@ class Runner:
         # tool call late. Past it, another cycle may declare the run abandoned.
         lease = 2 * cfg.agent.task_timeout + cfg.tools.shell.timeout + cfg.tools.http.timeout
         attempt = w.task.attempts + 1 if w.task.kind is TaskKind.ONE_TIME else 1
+        if w.kind is WorkKind.TASK and w.task.uses_model:
+            reason = self._budget_block()
+            if reason is not None:  # not claimed: the slot stays due for a later cycle
+                self._budget_skip(w.task, reason)
+                return None
         with Ledger.open(cfg.state_db) as ledger:
             run = ledger.claim(
                 w.task.id, w.slot, w.kind.value, self.clock(), lease, self.pid, attempt=attempt
@@ -317,6 +350,12 @@ class Runner:
             failures = self._finish(run, w.task, outcome, started, result, check=True)
             if outcome.checked_only:
                 return _Finished(w, outcome, started, self.clock(), failures)
+            if w.task.run is None:
+                reason = self._budget_block()
+                if reason is not None:
+                    self._budget_skip(w.task, reason)
+                    skip = Outcome(w.task.id, "skipped", reason, checked_only=True, detail="budget")
+                    return _Finished(w, skip, started, self.clock(), failures)
             with Ledger.open(cfg.state_db) as ledger:
                 run = ledger.claim(
                     w.task.id, w.slot, WorkKind.TASK.value, self.clock(), lease, self.pid
@@ -345,8 +384,11 @@ class Runner:
                     self.config,
                     client=client,
                     scheduler=scheduler_for(self.config, task, self.clock),
+                    guard=self._guard(),
                     **self._agent_options(),
                 )
+                if r.stats.failure is not None and r.stats.failure.value == "budget":
+                    self._budget_event(task, "stopped", r.summary)
         except Exception as exc:  # panic recovery: a crashing task is that task's error
             return self._crash(task, exc)
         return Outcome(task.id, r.status.value, r.summary), r.to_dict()
@@ -395,6 +437,10 @@ class Runner:
                 return stop, data
             if task.condition is None:
                 return Outcome(task.id, "ok", f"check met: {data['evidence']}"), data
+        reason = self._budget_block()
+        if reason is not None:
+            self._budget_skip(task, reason)
+            return Outcome(task.id, "skipped", reason, checked_only=True, detail="budget"), {}
         try:
             c = agent.check_condition(task, self.config, client=client, **self._agent_options())
         except Exception as exc:
@@ -409,6 +455,54 @@ class Runner:
             outcome = Outcome(task.id, "skipped", summary, checked_only=True, detail="not met")
             return outcome, c.to_dict()
         return Outcome(task.id, "ok", f"condition met: {c.evidence}"), c.to_dict()
+
+    # -- budget ----------------------------------------------------------------
+    def _budget_block(self) -> str | None:
+        """Why no model run may start now ([budget] caps against today's spend), or None."""
+        if not self.config.budget.capped:
+            return None
+        from localhb.state.budget import read_spend
+        from localhb.state.ledger import Ledger
+
+        with Ledger.open(self.config.state_db) as ledger:
+            return read_spend(ledger, self.config, self.clock()).block_reason()
+
+    def _guard(self) -> Any:
+        """What stops a run that crosses a daily cap, given today's spend so far."""
+        if not self.config.budget.capped:
+            return None
+        from localhb.state.budget import RunGuard, read_spend
+        from localhb.state.ledger import Ledger
+
+        with Ledger.open(self.config.state_db) as ledger:
+            today = read_spend(ledger, self.config, self.clock()).today
+        price = self.config.budget.price(self.config.llm.model)
+        return RunGuard(self.config.budget, today.tokens, today.cost, price)
+
+    def _budget_skip(self, task: Task, reason: str) -> None:
+        from localhb.state.ledger import Ledger
+
+        with Ledger.open(self.config.state_db) as ledger:
+            ledger.record_skip("budget", self.clock())
+        self._budget_lines.append(TaskLine(task.id, "skipped", f"budget: {reason}", "budget"))
+        log.info("%s: skipped: budget: %s", task.id, reason)
+        self._budget_event(task, "skipped", reason)
+
+    def _budget_event(self, task: Task, action: str, reason: str) -> None:
+        from localhb.state.budget import first_notice_today
+
+        now = self.clock()
+        try:
+            first = first_notice_today(
+                self.config.home, now.astimezone(self.config.budget_tz()).date()
+            )
+        except OSError as exc:
+            log.error("could not record the budget notice: %s", exc)
+            first = True
+        try:
+            self.on_budget(BudgetEvent(task.id, action, reason, now, first))
+        except Exception:  # an observer must never break the cycle
+            log.exception("budget observer failed")
 
     def _agent_options(self) -> dict[str, Any]:
         from localhb.agent.loop import Clock

@@ -678,6 +678,28 @@ class Ledger:
                 (reason, stamp),
             )
 
+    def spend_since(self, since: datetime) -> list[tuple[str, datetime, str, int, int]]:
+        """(task_id, started_at, model, prompt, completion) of finished runs started at or
+        after `since`, oldest first: what `[budget]` and `localhb usage` count."""
+        rows = self._read(
+            "SELECT task_id, started_at, prompt_tokens, completion_tokens, result_json"
+            " FROM runs WHERE started_at >= ? AND completed_at IS NOT NULL"
+            " ORDER BY started_at, id",
+            (_ts(since, "since"),),
+        )
+        out: list[tuple[str, datetime, str, int, int]] = []
+        for task_id, started, prompt, completion, raw in rows:
+            model = ""
+            if raw:
+                try:
+                    data = json.loads(raw)
+                except ValueError:
+                    data = None
+                if isinstance(data, dict) and isinstance(data.get("model"), str):
+                    model = data["model"]
+            out.append((task_id, _parse(started), model, int(prompt), int(completion)))
+        return out
+
     def skip_counts(self) -> dict[str, SkipCount]:
         rows = self._read("SELECT reason, count, last_at FROM skips ORDER BY reason")
         return {r: SkipCount(r, n, _parse(a)) for r, n, a in rows}

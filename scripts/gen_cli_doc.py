@@ -17,11 +17,58 @@ Generated from `--help` by `scripts/gen_cli_doc.py`; do not edit by hand.
 Global options (`--home`, `--config`) go before the command:
 `localhb --home /srv/hb tasks`. The home defaults to `$LOCALHB_HOME`, else
 `~/.localhb`; the config to `<home>/config.toml`, else built-in defaults.
+Hints that name a command ("then `localhb tasks`") repeat the global
+options in force, so they work when followed literally.
 
 Exit codes, for every command: **0** success (or nothing to do), **1** a task
 ended in error, monitoring found a problem, or `daemon start`/`stop` found a
 daemon already (or still) running, **2** a usage, config or file error
-(nothing was changed). Errors are one line on stderr, never a traceback.
+(nothing was changed). Errors are one line on stderr, never a traceback. When
+the reader of the output goes away (`localhb runs | head -3`), the command
+stops quietly with exit code 141, as `cat` would.
+
+Every command that prints data takes `--json`: `validate`, `tasks`, `run`,
+`runs`, `runs show`, `health` and `daemon status` (shapes at the end).
+"""
+
+JSON_SHAPES = """## JSON output
+
+### `validate --json`
+
+One object; `ok` is false exactly when `errors` is above 0 (exit code 2).
+`diagnostics` hold every line of `validate --explain` worth telling (notes
+too), `tasks` every task in file order, `commented` the examples written
+inside an HTML comment under `## Pending` (they are not tasks):
+
+```json
+{
+  "file": "/home/me/.localhb/workspace/HEARTBEAT.md",
+  "ok": true,
+  "errors": 0,
+  "warnings": 0,
+  "diagnostics": [
+    {"line": 10, "severity": "note", "message": "HTML block (lines 10-25) holds ...", "hint": ""}
+  ],
+  "tasks": [
+    {"id": "daily-summary", "title": "Daily Summary", "type": "recurring",
+     "section": "pending", "line": 12}
+  ],
+  "commented": [{"id": "check-ci-status", "title": "Check CI Status", "line": 11}]
+}
+```
+
+### The others
+
+- `tasks --json`: a list of `{id, title, type, schedule, next_due, due_now,
+  state, reason, priority, line}`, times ISO 8601 with offset.
+- `run --json`: the result object (`task_id`, `status`, `summary`, `notes`,
+  `model`, `failure`, tokens, `steps`, `tool_calls`, `errors`, times), or with
+  `--check` the condition's (`met`, `outcome`, `evidence`, `error`, ...).
+- `runs --json`: a list of run objects; `runs show --json`: one of them. The
+  fields are the ledger's ([ledger and health](ledger-and-health.md)), times in
+  UTC with `Z`, `result` as recorded.
+- `health --json` and `daemon status --json`: one object each, described in
+  [ledger and health](ledger-and-health.md) and [operations](operations.md).
 """
 
 
@@ -41,6 +88,7 @@ def render() -> str:
     parts = [INTRO]
     for name, text in walk(build_parser(), "localhb"):
         parts.append(f"## `{name}`\n\n```text\n{text.rstrip()}\n```\n")
+    parts.append(JSON_SHAPES)
     return "\n".join(parts)
 
 

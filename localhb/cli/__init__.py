@@ -50,8 +50,14 @@ def build_parser() -> argparse.ArgumentParser:
         "Exit 2 when there are errors, else 0 (warnings print but do not fail).",
     )
     p.add_argument("file", nargs="?", type=Path, help="the file (default: [heartbeat] file)")
-    p.add_argument(
+    shown = p.add_mutually_exclusive_group()
+    shown.add_argument(
         "--explain", action="store_true", help="show, line by line, how each part is read"
+    )
+    shown.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object: diagnostics, tasks, commented-out examples",
     )
     p.set_defaults(handler=cmd_validate)
 
@@ -70,9 +76,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_module_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Commands that live in their own modules."""
-    from localhb.cli import add_cmd, daemon_cmd, health_cmd, run_cmd, runs_cmd, usage_cmd
+    from localhb.cli import (
+        add_cmd,
+        completion,
+        daemon_cmd,
+        health_cmd,
+        run_cmd,
+        runs_cmd,
+        usage_cmd,
+    )
 
-    for module in (add_cmd, run_cmd, daemon_cmd, runs_cmd, health_cmd, usage_cmd):
+    for module in (add_cmd, run_cmd, daemon_cmd, runs_cmd, health_cmd, usage_cmd, completion):
         module.add_parser(sub)
 
 
@@ -108,7 +122,9 @@ def _main(argv: Sequence[str] | None) -> int:
     try:
         code: int = args.handler(args)
     except LocalhbError as exc:
-        _error(str(exc))
+        from localhb.cli.hints import with_options
+
+        _error(with_options(str(exc), args))
         if isinstance(exc, HeartbeatFileError):
             for d in exc.diagnostics:
                 print(d.format(str(exc.path)), file=sys.stderr)
@@ -159,7 +175,9 @@ def cmd_init(args: argparse.Namespace) -> int:
         with target.open("x", encoding="utf-8", newline="") as fh:
             fh.write(read_template(template))
         print(f"created  {target}")
-    print(f"home is {home}; edit {targets[1][0]} to add tasks, then `localhb tasks`")
+    from localhb.cli.hints import command
+
+    print(f"home is {home}; edit {targets[1][0]} to add tasks, then `{command(args, 'tasks')}`")
     return EXIT_OK
 
 
@@ -170,7 +188,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
     config = load(args)
     path: Path = args.file or config.heartbeat.file
     doc = read_document(path, config)
-    if args.explain:
+    if args.json:
+        from localhb.cli.validate_json import report
+
+        print(json.dumps(report(doc, str(path)), ensure_ascii=False, indent=2))
+    elif args.explain:
         from localhb.format.explain import explain
 
         print("\n".join(explain(doc, str(path))))

@@ -1,5 +1,6 @@
 """`localhb daemon`: `heartbeat` (one cycle, for cron or by hand) and `start`, `stop`,
-`status` for the long-running daemon (`localhb.daemon.loop`).
+`status` for the long-running daemon (`localhb.daemon.loop`); `restart` and
+`reload` live in `localhb.cli.daemon_ctl`.
 
 Exit codes: start 0 started (or, in the foreground, stopped cleanly), 1 already
 running or failed to start, 2 config error or `[heartbeat] enabled = false`;
@@ -42,12 +43,19 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "heartbeat",
         help="run one heartbeat cycle now (for cron)",
         description="Run one cycle: active-hours gate, read, evaluate, run due tasks, update "
-        "the file, record. Prints HEARTBEAT_OK when nothing is due, else one line per task. "
+        "the file, record. Prints HEARTBEAT_OK when nothing is due, else a line as each task "
+        "starts and one as it ends (with -v the live trace as well). "
         "Exit 0 when all went well or idle, 1 when a task ended in error, 2 on a usage, "
         "config or file error (nothing changed).",
     )
     p.add_argument("--now", metavar='"YYYY-MM-DD HH:MM"', help="evaluate as if it were this time")
     p.add_argument("--dry-run", action="store_true", help="show what would run; call nothing")
+    p.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="print the live trace of each task (tool calls and outcomes) as it runs",
+    )
     p.set_defaults(handler=cmd_heartbeat)
 
     p = dsub.add_parser(
@@ -85,6 +93,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     p.add_argument("--json", action="store_true", help="print one JSON object instead")
     p.set_defaults(handler=cmd_status)
+
+    from localhb.cli import daemon_ctl
+
+    daemon_ctl.add_parsers(dsub)
 
 
 def parse_now(text: str, tz: object) -> datetime:
@@ -125,7 +137,10 @@ def cmd_heartbeat(args: argparse.Namespace) -> int:
             )
             return EXIT_USAGE
     log = logging.getLogger("localhb")
-    runner = Runner(config, clock=clock, on_event=_log_event)
+    from localhb.cli.live import LivePrinter
+
+    printer = LivePrinter(sys.stdout, verbose=args.verbose, also=_log_event)
+    runner = Runner(config, clock=clock, on_event=printer)
     report = runner.cycle(now=start or clock(), dry_run=args.dry_run)
     if report.outcome == "idle":
         print(HEARTBEAT_OK)

@@ -2,7 +2,8 @@
 
 Exit 0 when the task ends ok, partial or skipped (or its condition is not
 met, with --check); 1 when it ends in error; 2 for an unknown task id, a file
-or config problem, or a missing API key. HEARTBEAT.md is read, never written:
+with errors (like a cycle, `run` runs nothing from it), a config problem, or a
+missing API key. HEARTBEAT.md is read, never written:
 the run is not recorded in the file.
 """
 
@@ -28,7 +29,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="carry out one task now, due or not, and print a live trace",
         description="Carry out one task now with the agent, whether or not it is due. "
         "Prints each tool call and its outcome, then the result. Leaves HEARTBEAT.md "
-        "unchanged. Exit 0 for ok/partial/skipped, 1 for error, 2 for usage problems.",
+        "unchanged. Refuses a file with errors, as a cycle does. Exit 0 for "
+        "ok/partial/skipped, 1 for error, 2 for usage problems.",
     )
     p.add_argument("task_id", metavar="TASK_ID", help="the task's id (see `localhb tasks`)")
     p.add_argument("--file", type=Path, help="the HEARTBEAT.md (default: [heartbeat] file)")
@@ -55,11 +57,23 @@ def handle(args: argparse.Namespace) -> int:
         pending_sections=config.heartbeat.pending_sections,
         completed_sections=config.heartbeat.completed_sections,
     )
+    if doc.errors:  # like a cycle: a file with errors runs nothing
+        for d in doc.errors:
+            print(d.format(str(path)), file=sys.stderr)
+        print(
+            f"localhb: error: {path} has {len(doc.errors)} error(s), so no task of it runs "
+            "(fix them; `localhb validate` lists them)",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     task = doc.task(args.task_id)
     if task is None:
-        known = ", ".join(t.id for t in doc.tasks) or "(none)"
-        print(f"localhb: error: {path}: no task with id {args.task_id!r}", file=sys.stderr)
-        print(f"known ids: {known}", file=sys.stderr)
+        from localhb.format.suggest import unknown_task
+
+        first, *rest = unknown_task(args.task_id, doc, str(path))
+        print(f"localhb: error: {first}", file=sys.stderr)
+        for line in rest:
+            print(line, file=sys.stderr)
         return EXIT_USAGE
 
     printer = TracePrinter(sys.stdout)

@@ -15,7 +15,9 @@ if TYPE_CHECKING:
     from localhb.state.ledger import RunRow
 
 EXIT_OK = 0
-_LIMITS = (16, 28, 16, 9, 9, 8, 7, 60)
+_TASK_MIN = 10
+"""A task id keeps at least this many characters (plus its marker)."""
+_SUMMARY_MIN = 8
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -23,7 +25,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "runs",
         help="show the run history (newest first) from the ledger",
         description="Print the latest runs recorded in state.db, newest first: start "
-        "time (local), task, slot, state, status, duration, tokens and summary. "
+        "time (local), task, slot, state, status, duration, tokens and summary, fitted to "
+        "the terminal's width. `localhb runs show RUN_ID|TASK_ID` prints one run's trace. "
         'Prints "no runs yet" when nothing has run. Exits 0, or 2 on a config or '
         "ledger error.",
     )
@@ -33,6 +36,10 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     p.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
     p.set_defaults(handler=handle)
+    from localhb.cli import runs_show
+
+    actions = p.add_subparsers(dest="runs_command", metavar="ACTION", required=False)
+    runs_show.add_parser(actions)
 
 
 def _positive(text: str) -> int:
@@ -64,38 +71,64 @@ def handle(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def format_runs(rows: list[RunRow], tz: tzinfo) -> str:
-    """The table `localhb runs` prints; times in `tz`."""
+def format_runs(rows: list[RunRow], tz: tzinfo, width: int | None = None) -> str:
+    """The table `localhb runs` prints; times in `tz`.
+
+    The table fits `width` columns (the terminal's, by default): the summary
+    gives way first, then the task id; the `(check)` and `#2` markers are never cut.
+    A slot on the day its run started shows as its time alone.
+    """
+    if width is None:
+        width = terminal_width()
     header = ("STARTED", "TASK", "SLOT", "STATE", "STATUS", "TOOK", "TOKENS", "SUMMARY")
     body = [
-        (
+        [
             r.started_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
-            r.task_id + ("" if r.kind == "task" else f" ({r.kind})"),
-            _slot(r.slot, tz) + (f" #{r.attempt}" if r.attempt > 1 else ""),
+            r.task_id,
+            _slot(r.slot, tz, r.started_at) + (f" #{r.attempt}" if r.attempt > 1 else ""),
             r.state,
             r.status or "-",
             "-" if r.duration is None else duration_text(r.duration),
             str(r.prompt_tokens + r.completion_tokens or "-"),
-            r.summary or r.error or "",
-        )
+            " ".join((r.summary or r.error or "").split()),
+        ]
         for r in rows
     ]
-    cells = [tuple(_clip(c, w) for c, w in zip(row, _LIMITS, strict=True)) for row in body]
-    widths = [max(len(r[i]) for r in [header, *cells]) for i in range(len(header))]
+    marks = ["" if r.kind == "task" else f" ({r.kind})" for r in rows]
+    fixed = [max(len(header[i]), *(len(b[i]) for b in body)) for i in (0, 2, 3, 4, 5, 6)]
+    room = width - sum(fixed) - 2 * (len(header) - 1)
+    task_need = max(len(header[1]), *(len(b[1]) + len(m) for b, m in zip(body, marks, strict=True)))
+    summary_need = max(len(header[7]), *(len(b[7]) for b in body))
+    task_w = min(task_need, max(room - min(summary_need, _SUMMARY_MIN), _TASK_MIN))
+    summary_w = max(room - task_w, _SUMMARY_MIN)
+    for b, mark in zip(body, marks, strict=True):
+        b[1] = _clip(b[1], max(task_w - len(mark), 1)) + mark
+        b[7] = _clip(b[7], summary_w)
+    widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
     return "\n".join(
         "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
-        for row in [header, *cells]
+        for row in [header, *body]
     )
 
 
-def _slot(slot: str, tz: tzinfo) -> str:
+def terminal_width() -> int:
+    """$COLUMNS, else the terminal's width, else 120 (output to a pipe or file)."""
+    import shutil
+
+    return shutil.get_terminal_size((120, 24)).columns
+
+
+def _slot(slot: str, tz: tzinfo, started: datetime) -> str:
+    """The slot in `tz`; only its time when it falls on the day the run started."""
     try:
         at = datetime.fromisoformat(slot)
     except ValueError:
         return slot
     if at.tzinfo is None:
         return slot
-    return at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+    local = at.astimezone(tz)
+    same_day = local.date() == started.astimezone(tz).date()
+    return local.strftime("%H:%M" if same_day else "%Y-%m-%d %H:%M")
 
 
 def duration_text(seconds: float) -> str:

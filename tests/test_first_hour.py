@@ -238,23 +238,25 @@ def test_runs_show_unknown(home: Path, capsys: pytest.CaptureFixture[str]) -> No
 def test_heartbeat_prints_a_line_as_each_task_starts(
     home: Path, scripted_llm: ScriptedLLM, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Without -v, one line per task start and one per end; with -v the trace too."""
+    """A start line per task on stderr (with -v the trace too); stdout keeps the results."""
     (home / "workspace" / "HEARTBEAT.md").write_text(HEARTBEAT.split("### Backup")[0])
     scripted_llm.call("list_dir", {}).complete("ok", "first")
     assert lhb(home, "daemon", "heartbeat", "--now", "2030-01-01 10:00") == 0
-    out = capsys.readouterr().out.splitlines()
-    assert out[0].startswith("> running daily-summary (Daily Summary) with m at http://")
-    assert out[1:] == ["daily-summary: ok - first"]
+    out, err = capsys.readouterr()
+    assert out == "daily-summary: ok - first\n"  # stdout: results only, for cron and scripts
+    assert err.startswith("> running daily-summary (Daily Summary) with m at http://")
+    assert err.count("\n") == 1
     (home / "workspace" / "HEARTBEAT.md").write_text(
         "## Pending\n### Tidy\n- Description: tidy up\n"
     )
     scripted_llm.call("list_dir", {}).complete("ok", "tidied")
     assert lhb(home, "daemon", "heartbeat", "-v", "--now", "2030-01-01 10:05") == 0
-    out = capsys.readouterr().out.splitlines()
-    assert out[0].startswith("> running tidy (Tidy) with m at")
-    assert out[1] == "  tidy:   1 list_dir() -> ok"
-    assert out[2].startswith("  tidy:   2 complete_task(status='ok'")
-    assert out[3] == "tidy: ok - tidied"
+    out, err = capsys.readouterr()
+    assert out == "tidy: ok - tidied\n"
+    lines = err.splitlines()
+    assert lines[0].startswith("> running tidy (Tidy) with m at")
+    assert lines[1] == "  tidy:   1 list_dir() -> ok"
+    assert lines[2].startswith("  tidy:   2 complete_task(status='ok'")
 
 
 # -- completion ---------------------------------------------------------------------

@@ -43,8 +43,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "heartbeat",
         help="run one heartbeat cycle now (for cron)",
         description="Run one cycle: active-hours gate, read, evaluate, run due tasks, update "
-        "the file, record. Prints HEARTBEAT_OK when nothing is due, else a line as each task "
-        "starts and one as it ends (with -v the live trace as well). "
+        "the file, record. Prints HEARTBEAT_OK when nothing is due, else one line per task "
+        "as it ends; progress goes to stderr: a line as each task starts, and with -v the "
+        "live trace. "
         "Exit 0 when all went well or idle, 1 when a task ended in error, 2 on a usage, "
         "config or file error (nothing changed).",
     )
@@ -139,7 +140,7 @@ def cmd_heartbeat(args: argparse.Namespace) -> int:
     log = logging.getLogger("localhb")
     from localhb.cli.live import LivePrinter
 
-    printer = LivePrinter(sys.stdout, verbose=args.verbose, also=_log_event)
+    printer = LivePrinter(sys.stderr, verbose=args.verbose, also=_log_event)
     runner = Runner(config, clock=clock, on_event=printer)
     report = runner.cycle(now=start or clock(), dry_run=args.dry_run)
     if report.outcome == "idle":

@@ -3,7 +3,9 @@
 A line when each task (or condition check) starts, so a slow task is not 30
 seconds of silence; with `-v`, the live trace too, as `localhb run` prints it,
 each line tagged with its task (tasks of one cycle may run side by side).
-Every event also goes to agent.log, as before.
+Every event also goes to agent.log, as before. All of it is progress and goes
+to stderr: stdout keeps one line per finished task (or HEARTBEAT_OK), for cron
+and scripts.
 """
 
 from __future__ import annotations

@@ -120,3 +120,31 @@ def test_trace_lines() -> None:
     slow = TraceEvent(EventKind.TOOL, "t", 2, "command='make'", "run_command", "ok", "", 2.5)
     assert fmt(slow) == "   2 run_command(command='make') -> ok 2.5s"
     assert fmt(TraceEvent(EventKind.FINISH, "t", outcome="ok")) == ""
+
+
+def test_a_manual_run_is_recorded_but_changes_no_schedule(
+    home: Path, scripted_llm: ScriptedLLM, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`run ID` is in `runs --json` with trigger manual and a health file; file and
+    schedule stay as they were, and the output says so in one line."""
+    heartbeat = home / "workspace" / "HEARTBEAT.md"
+    before = heartbeat.read_bytes()
+    assert main(["--home", str(home), "tasks", "--json"]) == 0
+    schedule = json.loads(capsys.readouterr().out)
+    scripted_llm.complete("ok", "tidied")
+    assert run(home, "tidy-notes") == 0
+    out = capsys.readouterr().out.splitlines()
+    recorded = [line for line in out if line.startswith("recorded as manual run")]
+    assert recorded == [
+        "recorded as manual run 1 (`localhb runs`); HEARTBEAT.md and the schedule unchanged"
+    ]
+    assert main(["--home", str(home), "runs", "--json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert (row["task_id"], row["trigger"], row["state"]) == ("tidy-notes", "manual", "ok")
+    health = json.loads((home / "health" / "tidy-notes_latest.json").read_text())
+    assert health["status"] == "ok" and health["summary"] == "tidied"
+    assert heartbeat.read_bytes() == before
+    assert main(["--home", str(home), "tasks", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == schedule
+    assert main(["--home", str(home), "runs"]) == 0
+    assert "tidy-notes [manual]" in capsys.readouterr().out

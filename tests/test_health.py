@@ -26,6 +26,7 @@ from localhb.state.health import (
     write_health,
 )
 from localhb.state.ledger import Ledger
+from localhb.state.records import RunEnd
 from localhb.timing.schedule import parse_active_hours
 
 T0 = datetime(2024, 1, 15, 14, 0, tzinfo=UTC)
@@ -168,9 +169,8 @@ def test_record_from_a_ledger_run(tmp_path: Path) -> None:
     with Ledger.open(tmp_path / "state.db") as led:
         run = led.claim("backup", T0, "task", T0, timedelta(minutes=10), 1)
         assert run is not None
-        row = led.finish(
-            run, "timeout", T0 + timedelta(minutes=10), {"prompt_tokens": 9, "failure": "slow"}
-        )
+        end = RunEnd.from_result("timeout", {"prompt_tokens": 9, "failure": "slow"})
+        row = led.finish(run, end, T0 + timedelta(minutes=10))
     data = HealthRecord.from_run(row).to_dict()
     assert data["status"] == "error" and data["errors"][1] == "slow"
     assert data["metrics"]["prompt_tokens"] == 9 and data["metrics"]["duration_seconds"] == 600

@@ -456,15 +456,17 @@ def test_symlinked_file_stays_a_symlink(tmp_path: Path, server: ScriptedLLM, run
 def test_crash_text_is_redacted(tmp_path: Path, server: ScriptedLLM) -> None:
     """A task crash's message and traceback never carry a secret into file, ledger or log."""
     from localhb.config import load_config
-    from localhb.cycle.runner import Runner
+    from localhb.cycle.execute import LLMAgent, crash_end
 
     home = make_home(tmp_path, server, ONE_DUE)
     secret = "sk-live-0123456789abcdef0123"
-    runner = Runner(load_config(home=home), env={"OPENAI_API_KEY": secret})
+    agent = LLMAgent(load_config(home=home), client=None, env={"OPENAI_API_KEY": secret})
     task = parse(ONE_DUE).task("check-ci-status")
     assert task is not None
-    outcome, data = runner._crash(task, RuntimeError(f"boom with {secret}"))
-    assert secret not in outcome.summary and secret not in json.dumps(data)
+    outcome, end = crash_end(task, RuntimeError(f"boom with {secret}"), agent.redact)
+    assert "boom with" in outcome.summary and end.result is not None
+    assert secret not in outcome.summary and secret not in json.dumps(end.result)
+    assert secret not in json.dumps([end.summary, end.error, *end.errors])
 
 
 def test_log_follows_rotation_by_another_process(tmp_path: Path) -> None:
@@ -511,3 +513,30 @@ def test_control_characters_from_the_model_are_escaped(
     for raw in ("\x1b", "\x07", "\u202e", "\x00"):
         assert raw not in text and raw not in out + err
     assert "bad\\x1b[2J" in text and "\\u202etxt.exe" in text
+
+
+def test_a_third_observer_sees_every_lifecycle_event(tmp_path: Path, server: ScriptedLLM) -> None:
+    """An observer added next to the built-ins gets run started/finished and cycle finished,
+    while health files and the memory log are still written."""
+    from datetime import UTC, datetime
+
+    from localhb.config import load_config
+    from localhb.cycle.events import CycleFinished, Event, RunFinished, RunStarted
+    from localhb.cycle.observers import default_observers
+    from localhb.cycle.runner import Runner
+
+    home = make_home(tmp_path, server, ONE_DUE)
+    config = load_config(home=home)
+    seen: list[Event] = []
+    runner = Runner(config, observers=[*default_observers(config), seen.append])
+    server.complete("ok", "green")
+    report = runner.cycle(now=datetime(2024, 1, 15, 14, 5, tzinfo=UTC))
+    assert report.outcome == "ran"
+    assert [type(e) for e in seen] == [RunStarted, RunFinished, CycleFinished]
+    finished, cycle = seen[1], seen[2]
+    assert isinstance(finished, RunFinished) and finished.task.id == "check-ci-status"
+    assert finished.end.summary == "green" and finished.outcome.status == "ok"
+    assert isinstance(cycle, CycleFinished) and cycle.report is report
+    assert (home / "health" / "check-ci-status_latest.json").exists()
+    (memory,) = (home / "workspace" / "memory").glob("*.md")  # dated by the run's real end
+    assert "[check-ci-status] ok - green" in memory.read_text()

@@ -14,6 +14,7 @@ import pytest
 from localhb.cli import main
 from localhb.core.errors import LedgerError
 from localhb.state.ledger import MIGRATIONS, TERMINAL, Ledger, RunRef, slot_key
+from localhb.state.records import RunEnd
 
 T0 = datetime(2024, 1, 15, 14, 0, tzinfo=UTC)
 LEASE = timedelta(minutes=20)
@@ -125,7 +126,7 @@ def test_finish_records_result_and_event(ledger: Ledger) -> None:
         "seconds": 12.5,
         "errors": ["one tool failed"],
     }
-    row = ledger.finish(run, "partial", T0 + timedelta(seconds=13), result)
+    row = ledger.finish(run, RunEnd.from_result("partial", result), T0 + timedelta(seconds=13))
     assert (row.state, row.status, row.summary, row.notes) == (
         "partial",
         "partial",
@@ -143,9 +144,9 @@ def test_terminal_state_is_final_in_python(ledger: Ledger) -> None:
     """Finishing a finished run is a LedgerError that names the run and its state."""
     run = ledger.claim("a", SLOT, "task", T0, LEASE, 1)
     assert run is not None
-    ledger.finish(run, "ok", T0)
+    ledger.finish(run, RunEnd.from_result("ok"), T0)
     with pytest.raises(LedgerError, match="already ended as ok"):
-        ledger.finish(run, "error", T0)
+        ledger.finish(run, RunEnd.from_result("error"), T0)
     row = ledger.run(run.id)
     assert row is not None and row.state == "ok"
     assert [e.state for e in ledger.events("a")] == ["queued", "running", "ok"]
@@ -156,7 +157,7 @@ def test_finish_refuses_a_non_terminal_status(ledger: Ledger) -> None:
     run = ledger.claim("a", SLOT, "task", T0, LEASE, 1)
     assert run is not None
     with pytest.raises(ValueError, match="status"):
-        ledger.finish(run, "running", T0)
+        ledger.finish(run, RunEnd.from_result("running"), T0)
 
 
 @pytest.mark.parametrize("terminal", sorted(TERMINAL))
@@ -167,7 +168,7 @@ def test_db_trigger_keeps_terminal_states_final(
     """Even raw SQL cannot move a run out of a terminal state, or edit it."""
     run = ledger.claim("a", SLOT, "task", T0, LEASE, 1)
     assert run is not None
-    ledger.finish(run, terminal, T0)
+    ledger.finish(run, RunEnd.from_result(terminal), T0)
     conn = raw(db)
     with pytest.raises(sqlite3.IntegrityError):
         conn.execute("UPDATE runs SET state = ? WHERE id = ?", (target, run.id))
@@ -238,7 +239,7 @@ def test_one_run_per_task_slot_kind_attempt(ledger: Ledger) -> None:
     run = ledger.claim("a", SLOT, "task", T0, LEASE, 1)
     assert run is not None
     assert ledger.claim("a", SLOT, "task", T0, LEASE, 2) is None
-    ledger.finish(run, "ok", T0)
+    ledger.finish(run, RunEnd.from_result("ok"), T0)
     assert ledger.claim("a", SLOT, "task", T0, LEASE, 2) is None
     assert ledger.claim("a", SLOT, "check", T0, LEASE, 2) is not None
     assert ledger.claim("b", SLOT, "task", T0, LEASE, 2) is not None
@@ -249,7 +250,7 @@ def test_retry_of_a_one_time_task_takes_the_next_attempt(ledger: Ledger) -> None
     """A failed one-time run is retried by claiming the same slot with attempt + 1."""
     first = ledger.claim("once", "once", "task", T0, LEASE, 1)
     assert first is not None
-    ledger.finish(first, "error", T0)
+    ledger.finish(first, RunEnd.from_result("error"), T0)
     assert ledger.claim("once", "once", "task", T0, LEASE, 1) is None
     second = ledger.claim("once", "once", "task", T0, LEASE, 1, attempt=2)
     assert second is not None and second.attempt == 2
@@ -355,7 +356,7 @@ def test_abandoned_slot_can_run_again(ledger: Ledger) -> None:
     snap = ledger.snapshot("a")
     assert snap is not None and snap.last_slot is None and snap.state == "running"
     with pytest.raises(LedgerError, match="already ended as abandoned"):
-        ledger.finish(run, "ok", T0 + LEASE * 3)
+        ledger.finish(run, RunEnd.from_result("ok"), T0 + LEASE * 3)
 
 
 def test_extend_lease_keeps_a_long_run_alive(ledger: Ledger) -> None:
@@ -364,7 +365,7 @@ def test_extend_lease_keeps_a_long_run_alive(ledger: Ledger) -> None:
     assert run is not None
     ledger.extend_lease(run, T0 + LEASE, LEASE)
     assert ledger.abandon_stale(T0 + LEASE + timedelta(minutes=1), lambda p, h: True) == []
-    ledger.finish(run, "ok", T0 + LEASE * 2)
+    ledger.finish(run, RunEnd.from_result("ok"), T0 + LEASE * 2)
     with pytest.raises(LedgerError, match="not running"):
         ledger.extend_lease(run, T0 + LEASE * 2, LEASE)
 
@@ -388,7 +389,7 @@ def test_snapshot_tracks_last_slot_and_consecutive_failures(ledger: Ledger) -> N
         slot = SLOT + timedelta(hours=hour)
         run = ledger.claim("a", slot, "task", slot, LEASE, 1)
         assert run is not None
-        ledger.finish(run, state, slot + timedelta(minutes=5))
+        ledger.finish(run, RunEnd.from_result(state), slot + timedelta(minutes=5))
         snap = ledger.snapshot("a")
         assert snap is not None
         assert (snap.state, snap.last_status, snap.consecutive_failures) == (state, state, failures)
@@ -404,7 +405,7 @@ def test_snapshot_keeps_the_latest_claim_as_state(ledger: Ledger) -> None:
     first = ledger.claim("a", SLOT, "task", T0, LEASE, 1)
     second = ledger.claim("a", SLOT + timedelta(hours=1), "task", T0, LEASE, 1)
     assert first is not None and second is not None
-    ledger.finish(first, "ok", T0 + timedelta(minutes=1))
+    ledger.finish(first, RunEnd.from_result("ok"), T0 + timedelta(minutes=1))
     snap = ledger.snapshot("a")
     assert snap is not None and snap.state == "running" and snap.last_run_id == second.id
     assert snap.last_slot == slot_key(SLOT)
@@ -441,7 +442,7 @@ def test_runs_newest_first_and_recent_errors(ledger: Ledger) -> None:
         at = T0 + timedelta(hours=i)
         run = ledger.claim(task, at, "task", at, LEASE, 1)
         assert run is not None
-        ledger.finish(run, state, at + timedelta(minutes=1))
+        ledger.finish(run, RunEnd.from_result(state), at + timedelta(minutes=1))
     assert [(r.task_id, r.state) for r in ledger.runs()] == [
         ("a", "timeout"),
         ("b", "error"),
@@ -477,7 +478,7 @@ def test_runs_command_table_and_json(tmp_path: Path, capsys: pytest.CaptureFixtu
         run = led.claim("daily-summary", SLOT, "task", T0, LEASE, 1)
         assert run is not None
         result = {"summary": "wrote it\nall", "prompt_tokens": 1000, "completion_tokens": 234}
-        led.finish(run, "ok", T0 + timedelta(seconds=75), result)
+        led.finish(run, RunEnd.from_result("ok", result), T0 + timedelta(seconds=75))
         led.claim("backup", SLOT + timedelta(hours=1), "check", T0 + timedelta(hours=1), LEASE, 1)
     assert run_cli(tmp_path, "runs") == 0
     lines = capsys.readouterr().out.splitlines()

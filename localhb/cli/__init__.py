@@ -145,15 +145,9 @@ def load(args: argparse.Namespace) -> Config:
 
 
 def read_document(path: Path, config: Config) -> Document:
-    from localhb.format.parser import parse
-    from localhb.state.files import read_heartbeat
+    from localhb.cycle.workspace import Workspace
 
-    snap = read_heartbeat(path)
-    return parse(
-        snap.text,
-        pending_sections=config.heartbeat.pending_sections,
-        completed_sections=config.heartbeat.completed_sections,
-    )
+    return Workspace.load(config, file=path).doc
 
 
 # -- init --------------------------------------------------------------------
@@ -210,15 +204,16 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 # -- tasks -------------------------------------------------------------------
 def cmd_tasks(args: argparse.Namespace) -> int:
-    from localhb.cycle.runner import read_history
+    from localhb.cycle.workspace import Workspace
     from localhb.format.parser import parse_when
-    from localhb.timing.plan import History, Policy, judge
+    from localhb.state.store import existing_store
     from localhb.timing.schedule import resolve_local
 
     config = load(args)
-    tz = config.tz()
     path: Path = args.file or config.heartbeat.file
-    doc = read_document(path, config)
+    with existing_store(config) as store:  # the history as the next cycle would see it
+        ws = Workspace.load(config, store, file=path)
+    tz, doc = ws.tz, ws.doc
     if args.at:
         try:
             at = parse_when(args.at)
@@ -228,11 +223,9 @@ def cmd_tasks(args: argparse.Namespace) -> int:
         now = at if at.tzinfo else resolve_local(at, tz)
     else:
         now = datetime.now(tz)
-    policy = Policy.of(config.heartbeat)
-    history = read_history(config)  # as the next cycle would see it
     rows: list[dict[str, object]] = []
     for task in doc.pending():
-        ev = judge(task, now, tz, policy, history.get(task.id, History()))
+        ev = ws.judge(task, now)
         rows.append(
             {
                 "id": task.id,

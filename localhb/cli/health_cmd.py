@@ -43,7 +43,7 @@ def handle(args: argparse.Namespace) -> int:
     from localhb.core.errors import HeartbeatFileError, LedgerError
     from localhb.format.parser import parse_when
     from localhb.state.health import assess, scan_health
-    from localhb.state.ledger import Ledger
+    from localhb.state.store import existing_store
     from localhb.timing.schedule import resolve_local
 
     config = load(args)
@@ -71,12 +71,12 @@ def handle(args: argparse.Namespace) -> int:
 
     known: dict[str, tuple[datetime | None, datetime | None]] = {}
     notes: list[str] = []
-    if config.state_db.exists():
-        try:
-            with Ledger.open(config.state_db) as ledger:
-                known = {k: (s.first_seen, s.last_run_at) for k, s in ledger.snapshots().items()}
-        except LedgerError as exc:
-            notes.append(f"ledger not used: {exc}")
+    try:
+        with existing_store(config) as store:
+            snapshots = store.snapshots() if store is not None else {}
+        known = {k: (s.first_seen, s.last_run_at) for k, s in snapshots.items()}
+    except LedgerError as exc:
+        notes.append(f"ledger not used: {exc}")
 
     rows = assess(
         scan.latest(),

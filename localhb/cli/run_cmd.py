@@ -2,9 +2,11 @@
 
 Exit 0 when the task ends ok, partial or skipped (or its condition is not
 met, with --check); 1 when it ends in error; 2 for an unknown task id, a file
-with errors (like a cycle, `run` runs nothing from it), a config problem, or a
-missing API key. HEARTBEAT.md is read, never written:
-the run is not recorded in the file.
+or config problem, a file with errors (like a cycle, `run` runs nothing from
+it), or a missing API key. The run goes through the same `execute` as a
+cycle's, with trigger `manual`: it is in `localhb runs` and leaves a health
+file, but HEARTBEAT.md and the task's schedule are left unchanged (the next
+cycle runs the task when it is due, as before).
 """
 
 from __future__ import annotations
@@ -28,9 +30,10 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "run",
         help="carry out one task now, due or not, and print a live trace",
         description="Carry out one task now with the agent, whether or not it is due. "
-        "Prints each tool call and its outcome, then the result. Leaves HEARTBEAT.md "
-        "unchanged. Refuses a file with errors, as a cycle does. Exit 0 for "
-        "ok/partial/skipped, 1 for error, 2 for usage problems.",
+        "Prints each tool call and its outcome, then the result. The run is recorded in "
+        "`localhb runs` with trigger manual and writes a health file; HEARTBEAT.md and the "
+        "task's schedule are left unchanged. Refuses a file with errors, as a cycle does. "
+        "Exit 0 for ok/partial/skipped, 1 for error, 2 for usage problems.",
     )
     p.add_argument("task_id", metavar="TASK_ID", help="the task's id (see `localhb tasks`)")
     p.add_argument("--file", type=Path, help="the HEARTBEAT.md (default: [heartbeat] file)")
@@ -44,19 +47,20 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def handle(args: argparse.Namespace) -> int:
-    from localhb.agent.loop import check_condition, run_task
     from localhb.config import load_config
     from localhb.core.errors import MissingAPIKey
-    from localhb.format.parser import parse
-    from localhb.state.files import read_heartbeat
+    from localhb.cycle.execute import LLMAgent, Options, execute
+    from localhb.cycle.observers import default_observers
+    from localhb.cycle.runner import utc_now
+    from localhb.cycle.workspace import Workspace
+    from localhb.format.model import TaskKind
+    from localhb.state.store import Trigger, open_store
+    from localhb.timing.plan import Work, WorkKind
 
     config = load_config(args.config, home=args.home)
     path: Path = args.file or config.heartbeat.file
-    doc = parse(
-        read_heartbeat(path).text,
-        pending_sections=config.heartbeat.pending_sections,
-        completed_sections=config.heartbeat.completed_sections,
-    )
+    ws = Workspace.load(config, file=path)
+    doc = ws.doc
     if doc.errors:  # like a cycle: a file with errors runs nothing
         for d in doc.errors:
             print(d.format(str(path)), file=sys.stderr)
@@ -77,36 +81,44 @@ def handle(args: argparse.Namespace) -> int:
         return EXIT_USAGE
 
     printer = TracePrinter(sys.stdout)
-    if args.check and task.check is not None:
-        from localhb.agent.commands import evaluate_check
-
-        verdict = evaluate_check(task, config, on_event=printer)
-        print(f"= check {verdict.outcome}: {verdict.error or verdict.evidence}")
-        if not verdict.met:
-            return EXIT_FAILED if verdict.error else EXIT_OK
-    if task.run is not None and task.condition is None:
-        from localhb.agent.commands import run_command_task
-
-        result = run_command_task(task, config, on_event=printer)
-        _print_result(result, args.json)
-        return EXIT_FAILED if result.status == "error" else EXIT_OK
+    check = bool(args.check) and (task.check is not None or task.condition is not None)
     try:
-        if args.check and task.condition is not None:
-            check = check_condition(task, config, on_event=printer, heartbeat_file=path)
-            _print_check(check, args.json)
-            if not check.met:
-                return EXIT_FAILED if check.error else EXIT_OK
-        if task.run is not None:
-            from localhb.agent.commands import run_command_task
-
-            result = run_command_task(task, config, on_event=printer)
-        else:
-            result = run_task(task, config, on_event=printer, heartbeat_file=path)
+        agent = LLMAgent.connect(
+            config,
+            on_event=printer,
+            heartbeat_file=path,
+            model=task.run is None or (check and task.condition is not None),
+        )
     except MissingAPIKey as exc:
         print(f"localhb: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    _print_result(result, args.json)
-    return EXIT_FAILED if result.status == "error" else EXIT_OK
+    now = utc_now()
+    kind = WorkKind.CHECK if check and task.kind is TaskKind.CONDITIONAL else WorkKind.TASK
+    work = Work(task, now, kind, ws.judge(task, now))
+    options = Options.of(config, utc_now, trigger=Trigger.MANUAL, gates=bool(args.check))
+    try:
+        with open_store(config) as store:
+            done = execute(work, store, agent, default_observers(config, ws.tz), options)
+    finally:
+        agent.close()
+    assert done is not None  # a manual run's slot is its own moment: never taken
+    if done.gate is not None:
+        print(f"= check {done.gate.outcome}: {done.gate.error or done.gate.evidence}")
+    if done.check is not None:
+        _print_check(done.check)
+    if done.result is not None:
+        _print_result(done.result)
+    elif done.check is None and done.gate is None:
+        print(f"= {done.outcome.status}: {done.outcome.summary}")  # it crashed
+    runs = ", ".join(str(r) for r in done.runs)
+    print(
+        f"recorded as manual run {runs} (`localhb runs`); HEARTBEAT.md and the schedule unchanged"
+    )
+    if args.json:
+        shown = done.result or done.check
+        outcome = {"status": done.outcome.status, "summary": done.outcome.summary}
+        _print_json(shown.to_dict() if shown is not None else outcome)
+    return EXIT_FAILED if done.outcome.status == "error" else EXIT_OK
 
 
 class TracePrinter:
@@ -139,7 +151,7 @@ class TracePrinter:
         return ""
 
 
-def _print_result(result: TaskResult, as_json: bool) -> None:
+def _print_result(result: TaskResult) -> None:
     s = result.stats
     print(f"= {result.status.value}: {result.summary}")
     if result.notes:
@@ -150,19 +162,15 @@ def _print_result(result: TaskResult, as_json: bool) -> None:
     else:
         tokens = f"{s.prompt_tokens:,}+{s.completion_tokens:,} tokens"
     print(f"  ({s.steps} steps, {len(s.tool_calls)} tool calls, {tokens}, {s.seconds:.1f}s)")
-    if as_json:
-        _print_json(result.to_dict())
 
 
-def _print_check(check: ConditionResult, as_json: bool) -> None:
+def _print_check(check: ConditionResult) -> None:
     if check.error:
         print(f"= condition check failed: {check.error}")
     elif check.met:
         print(f"= condition met: {check.evidence}")
     else:
         print(f"= condition not met, task not run: {check.evidence}")
-    if as_json:
-        _print_json(check.to_dict())
 
 
 def _print_json(data: dict[str, Any]) -> None:

@@ -54,13 +54,13 @@ def _positive(text: str) -> int:
 
 def handle(args: argparse.Namespace) -> int:
     from localhb.cli import load
-    from localhb.state.ledger import Ledger
+    from localhb.state.store import existing_store
 
     config = load(args)
     rows: list[RunRow] = []
-    if config.state_db.exists():
-        with Ledger.open(config.state_db) as ledger:
-            rows = ledger.runs(args.task, args.limit)
+    with existing_store(config) as store:
+        if store is not None:
+            rows = store.runs(args.task, args.limit)
     if args.json:
         print(json.dumps([r.to_dict() for r in rows], ensure_ascii=False, indent=2))
         return EXIT_OK
@@ -75,7 +75,7 @@ def format_runs(rows: list[RunRow], tz: tzinfo, width: int | None = None) -> str
     """The table `localhb runs` prints; times in `tz`.
 
     The table fits `width` columns (the terminal's, by default): the summary
-    gives way first, then the task id; the `(check)` and `#2` markers are never cut.
+    gives way first, then the task id; the `(check)`, `[manual]` and `#2` markers are never cut.
     A slot on the day its run started shows as its time alone.
     """
     if width is None:
@@ -94,7 +94,11 @@ def format_runs(rows: list[RunRow], tz: tzinfo, width: int | None = None) -> str
         ]
         for r in rows
     ]
-    marks = ["" if r.kind == "task" else f" ({r.kind})" for r in rows]
+    marks = [
+        ("" if r.kind == "task" else f" ({r.kind})")
+        + ("" if r.trigger == "schedule" else f" [{r.trigger}]")
+        for r in rows
+    ]
     fixed = [max(len(header[i]), *(len(b[i]) for b in body)) for i in (0, 2, 3, 4, 5, 6)]
     room = width - sum(fixed) - 2 * (len(header) - 1)
     task_need = max(len(header[1]), *(len(b[1]) + len(m) for b, m in zip(body, marks, strict=True)))

@@ -39,13 +39,13 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 def handle(args: argparse.Namespace) -> int:
     from localhb.cli import load
-    from localhb.state.ledger import Ledger
+    from localhb.state.store import existing_store
 
     config = load(args)
     row: RunRow | None = None
     known: list[str] = []
-    if config.state_db.exists():
-        with Ledger.open(config.state_db) as ledger:
+    with existing_store(config) as ledger:
+        if ledger is not None:
             wanted: str = args.run
             if wanted.isdigit():
                 row = ledger.run(int(wanted))

@@ -51,7 +51,7 @@ def _positive(text: str) -> int:
 def handle(args: argparse.Namespace) -> int:
     from localhb.cli import load
     from localhb.state.budget import Usage, read_spend
-    from localhb.state.ledger import Ledger
+    from localhb.state.store import existing_store
 
     config = load(args)
     now = datetime.now(UTC)
@@ -68,11 +68,11 @@ def handle(args: argparse.Namespace) -> int:
             )
             return 2
         now = at if at.tzinfo else resolve_local(at, config.budget_tz())
-    if config.state_db.exists():
-        with Ledger.open(config.state_db) as ledger:
-            usage = read_spend(ledger, config, now, args.days)
-    else:
-        usage = Usage(config.budget, now, config.budget_tz())
+    with existing_store(config) as store:
+        if store is not None:
+            usage = read_spend(store, config, now, args.days)
+        else:
+            usage = Usage(config.budget, now, config.budget_tz())
     if args.json:
         print(json.dumps(to_json(usage, args.days), ensure_ascii=False, indent=2))
     else:

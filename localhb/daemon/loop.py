@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from localhb.core.errors import LocalhbError
 from localhb.cycle.runner import utc_now
+from localhb.cycle.workspace import Workspace
 from localhb.daemon.state import (
     LOCK_FILE,
     PID_FILE,
@@ -53,7 +54,8 @@ from localhb.daemon.state import (
     write_pid,
     write_state,
 )
-from localhb.timing.wake import Upcoming, Wake, crash_backoff, next_wake, sleep_for, upcoming
+from localhb.state.store import PidAlive, existing_store, open_store, process_alive
+from localhb.timing.wake import Upcoming, Wake, crash_backoff, next_wake, sleep_for
 
 if TYPE_CHECKING:
     from localhb.config import Config
@@ -172,6 +174,7 @@ class Daemon:
         chunk: float = CHUNK,
         cleanup_every: timedelta = CLEANUP_EVERY,
         install_signals: bool = True,
+        pid_alive: PidAlive = process_alive,
     ) -> None:
         self.config = config
         self.clock = clock
@@ -184,6 +187,7 @@ class Daemon:
         self.chunk = chunk
         self.cleanup_every = cleanup_every
         self.install_signals = install_signals
+        self.pid_alive = pid_alive
         self.next: Wake | None = None
         self.cycles = 0
         self.crashes = 0
@@ -391,10 +395,8 @@ class Daemon:
         summary = f"crashed: {type(exc).__name__}: {exc}"
         log.error("cycle %s\n%s", summary, "".join(traceback.format_exception(exc)).rstrip())
         try:
-            from localhb.state.ledger import Ledger
-
-            with Ledger.open(self.config.state_db) as ledger:
-                ledger.record_cycle(now, max(now, self.clock()), "error", summary[:2000])
+            with open_store(self.config) as store:
+                store.record_cycle(now, max(now, self.clock()), "error", summary[:2000])
         except Exception as err:  # the ledger may be what failed
             log.error("could not record the crashed cycle in the ledger: %s", err)
         return _Result("crash", error=summary)
@@ -458,36 +460,11 @@ class Daemon:
 
     def _upcoming(self, now: datetime) -> list[Upcoming]:
         """The pending tasks' next due times, from the file and the ledger; [] on a problem."""
-        from localhb.format.parser import parse
-        from localhb.state.files import read_heartbeat
-        from localhb.timing.plan import History, Policy
-
         cfg = self.config
-        hb = cfg.heartbeat
-        self._file_sig = _signature(hb.file)
+        self._file_sig = _signature(cfg.heartbeat.file)
         try:
-            doc = parse(
-                read_heartbeat(hb.file).text,
-                pending_sections=hb.pending_sections,
-                completed_sections=hb.completed_sections,
-            )
-            history: dict[str, History] = {}
-            if cfg.state_db.exists():
-                from localhb.state.ledger import Ledger
-
-                with Ledger.open(cfg.state_db) as ledger:
-                    history = {
-                        t: History(s.first_seen, s.last_slot_at, s.consecutive_failures)
-                        for t, s in ledger.snapshots().items()
-                    }
-            policy = Policy(
-                window=hb.interval,
-                retry_base=hb.retry_backoff,
-                max_attempts=hb.max_attempts,
-                max_consecutive_failures=hb.max_consecutive_failures,
-                catch_up=hb.catch_up,
-            )
-            items = upcoming(doc, now, cfg.tz(), policy, history)
+            with existing_store(cfg) as store:
+                items = Workspace.load(cfg, store).upcoming(now)
         except LocalhbError as exc:
             if str(exc) != self._read_error:
                 log.warning("cannot read the due times (waking on the interval): %s", exc)
@@ -504,13 +481,9 @@ class Daemon:
         if last is not None and last <= now < last + self.cleanup_every:
             return
         self._last_cleanup = now
-        if not self.config.state_db.exists():
-            return
-        from localhb.state.ledger import Ledger
-
         try:
-            with Ledger.open(self.config.state_db) as ledger:
-                for run in ledger.abandon_stale(now):
+            with existing_store(self.config) as store:
+                for run in store.abandon_stale(now, self.pid_alive) if store else ():
                     log.warning(
                         "abandoned stale run %s of %s (slot %s)", run.id, run.task_id, run.slot
                     )
@@ -562,10 +535,8 @@ class Daemon:
             if killed:
                 log.warning("killed %d command(s) of unfinished tasks", killed)
         try:
-            from localhb.state.ledger import Ledger
-
-            with Ledger.open(self.config.state_db) as ledger:
-                for run in ledger.abandon_own(self.pid, self.clock(), reason):
+            with open_store(self.config) as store:
+                for run in store.abandon_own(self.pid, self.clock(), reason):
                     log.warning("abandoned run %s of %s: %s", run.id, run.task_id, reason)
         except LocalhbError as exc:
             log.error("could not record the abandoned runs: %s", exc)

@@ -437,12 +437,10 @@ def gather_status(
     config: Config, now: datetime, *, horizon: timedelta = timedelta(hours=24), errors: int = 5
 ) -> DaemonStatus:
     """Read the daemon's files, the ledger and HEARTBEAT.md; never raises for their content."""
-    from localhb.cycle.runner import Runner
-    from localhb.format.parser import parse
-    from localhb.state.files import read_heartbeat
-    from localhb.timing.plan import History
+    from localhb.cycle.workspace import Workspace
+    from localhb.state.store import existing_store
     from localhb.timing.schedule import is_active, next_active
-    from localhb.timing.wake import due_within, upcoming
+    from localhb.timing.wake import due_within
 
     home = config.home
     running = find_daemon(home)
@@ -451,38 +449,31 @@ def gather_status(
     problems: list[str] = []
     last_cycle = None
     recent: tuple[RunRow, ...] = ()
-    history: dict[str, History] = {}
-    if config.state_db.exists():
-        from localhb.state.ledger import Ledger
-
-        try:
-            with Ledger.open(config.state_db) as ledger:
-                last_cycle = ledger.last_cycle()
-                recent = tuple(ledger.recent_errors(errors))
-                history = {
-                    t: History(s.first_seen, s.last_slot_at, s.consecutive_failures)
-                    for t, s in ledger.snapshots().items()
-                }
-        except LedgerError as exc:
-            problems.append(str(exc))
+    ws: Workspace | None = None
     hb = config.heartbeat
     due: tuple[Upcoming, ...] = ()
     try:
-        doc = parse(
-            read_heartbeat(hb.file).text,
-            pending_sections=hb.pending_sections,
-            completed_sections=hb.completed_sections,
-        )
+        with existing_store(config) as store:
+            if store is not None:
+                last_cycle = store.last_cycle()
+                recent = tuple(store.recent_errors(errors))
+            ws = Workspace.load(config, store)
+    except LedgerError as exc:
+        problems.append(str(exc))
+        try:
+            ws = Workspace.load(config)
+        except HeartbeatFileError as err:
+            problems.append(str(err))
     except HeartbeatFileError as exc:
         problems.append(str(exc))
-    else:
+    if ws is not None:
+        doc, tz = ws.doc, ws.tz
         if doc.errors:
             problems.append(
-                f"{hb.file}: {len(doc.errors)} error(s), so no task runs "
+                f"{ws.file}: {len(doc.errors)} error(s), so no task runs "
                 "(`localhb validate` shows them)"
             )
-        tz = config.tz()
-        items = upcoming(doc, now, tz, Runner(config).policy(), history)
+        items = ws.upcoming(now)
         due = tuple(due_within(items, now, horizon))
         # Nothing runs outside active hours: show when each task really will.
         moved = []

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 from localhb.config import BudgetConfig, Config, Price
 
 if TYPE_CHECKING:
-    from localhb.state.ledger import Ledger
+    from localhb.state.store import Store
 
 NOTICE_FILE = "budget-notice.json"
 
@@ -145,7 +145,7 @@ def tally(
     return Usage(budget, now, zone, days)
 
 
-def read_spend(ledger: Ledger, config: Config, now: datetime, days: int = 1) -> Usage:
+def read_spend(ledger: Store, config: Config, now: datetime, days: int = 1) -> Usage:
     """The spend of the last `days` budget days, today included."""
     zone = config.budget_tz()
     first = now.astimezone(zone).date() - timedelta(days=max(1, days) - 1)

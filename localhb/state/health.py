@@ -25,6 +25,8 @@ from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from localhb.state.records import RunEnd
+
 if TYPE_CHECKING:
     from localhb.format.model import Task
     from localhb.state.ledger import RunRow
@@ -42,6 +44,7 @@ __all__ = [
     "assess",
     "health_filename",
     "latest_filename",
+    "record_from_end",
     "record_from_result",
     "safe_name",
     "scan_health",
@@ -169,6 +172,38 @@ class HealthRecord:
         }
 
 
+def record_from_end(
+    task_id: str, end: RunEnd, started_at: datetime, completed_at: datetime
+) -> HealthRecord:
+    """The record of a run that ended as `end` (the same value the ledger stored).
+
+    Errors of a run that did not fail become warnings, with a count of the
+    tool calls that did not succeed.
+    """
+    errors = list(end.errors)
+    if end.state not in ("error", "timeout", "abandoned"):
+        warnings, errors = errors, []
+    else:
+        warnings = []
+    if end.tool_errors:
+        warnings.append(f"{end.tool_errors} tool call(s) did not succeed")
+    return HealthRecord(
+        task_id=task_id,
+        status=end.state,
+        started_at=started_at,
+        completed_at=completed_at,
+        summary=end.summary or "",
+        warnings=tuple(warnings),
+        errors=tuple(errors),
+        prompt_tokens=end.prompt_tokens,
+        completion_tokens=end.completion_tokens,
+        steps=end.steps,
+        tool_calls=end.tool_calls,
+        duration=end.seconds,
+        extra_metrics={"tool_errors": end.tool_errors} if end.tool_errors else {},
+    )
+
+
 def record_from_result(
     task_id: str,
     status: str,
@@ -177,46 +212,9 @@ def record_from_result(
     completed_at: datetime,
     result: Mapping[str, Any],
 ) -> HealthRecord:
-    """A record from a run's outcome and its result's `to_dict()` (TaskResult,
-    ConditionResult, or a crash's `{"error": ...}`); unknown shapes are ignored."""
-
-    def count(key: str) -> int:
-        value = result.get(key)
-        if isinstance(value, list | tuple):
-            return len(value)
-        return value if isinstance(value, int) and not isinstance(value, bool) else 0
-
-    errors = [str(e) for e in result.get("errors") or () if str(e).strip()]
-    for key in ("error", "failure"):
-        value = result.get(key)
-        if isinstance(value, str) and value and value not in errors:
-            errors.insert(0, value if key == "error" else f"stopped: {value}")
-    if status not in ("error", "timeout", "abandoned"):
-        warnings, errors = errors, []
-    else:
-        warnings = []
-    tool_errors = count("tool_errors")
-    if tool_errors:
-        warnings.append(f"{tool_errors} tool call(s) did not succeed")
-    seconds = result.get("seconds")
-    extra = {"tool_errors": tool_errors} if tool_errors else {}
-    return HealthRecord(
-        task_id=task_id,
-        status=status,
-        started_at=started_at,
-        completed_at=completed_at,
-        summary=summary,
-        warnings=tuple(warnings),
-        errors=tuple(errors),
-        prompt_tokens=count("prompt_tokens"),
-        completion_tokens=count("completion_tokens"),
-        steps=count("steps"),
-        tool_calls=count("tool_calls"),
-        duration=float(seconds)
-        if isinstance(seconds, int | float) and not isinstance(seconds, bool)
-        else None,
-        extra_metrics=extra,
-    )
+    """A record from a run's outcome and its result's `to_dict()` (see `RunEnd.from_result`)."""
+    end = RunEnd.from_result(status, result, summary=summary)
+    return record_from_end(task_id, end, started_at, completed_at)
 
 
 def _z(dt: datetime) -> str:

@@ -6,6 +6,9 @@
     task_snapshot  per task: current state, last finished slot, failures in a row
     cycles, skips  what each heartbeat cycle did, and why cycles were skipped
 
+A run started by a person (`trigger = 'manual'`, `localhb run ID`) is recorded
+like any other but leaves `task_snapshot` alone: it is not part of the schedule.
+
 A run is born `queued`, becomes `running`, and ends in exactly one terminal
 state. The allowed moves live in the `run_transitions` table and two triggers
 refuse anything else, so even raw SQL cannot rewrite a finished run:
@@ -33,12 +36,15 @@ from types import TracebackType
 from typing import Any
 
 from localhb.core.errors import LedgerError
+from localhb.state.records import RunEnd, Trigger
 from localhb.state.schema import ALLOWED, CYCLE_OUTCOMES, KINDS, MIGRATIONS, TERMINAL
+from localhb.timing.plan import History
 
 __all__ = [
     "ALLOWED",
     "CYCLE_OUTCOMES",
     "KINDS",
+    "MEMORY",
     "MIGRATIONS",
     "TERMINAL",
     "Cycle",
@@ -53,6 +59,8 @@ __all__ = [
 ]
 
 BUSY_TIMEOUT_MS = 10_000
+MEMORY = Path(":memory:")
+"""`Ledger.open(MEMORY)`: a private in-memory ledger (tests, dry runs)."""
 _RESETS = frozenset({"ok", "partial", "skipped"})  # consecutive_failures back to 0
 _FAILS = frozenset({"error", "timeout"})  # consecutive_failures + 1
 
@@ -97,6 +105,7 @@ class RunRow:
     duration: float | None
     error: str | None
     result_json: str | None
+    trigger: str = Trigger.SCHEDULE.value
 
     @property
     def ref(self) -> RunRef:
@@ -244,7 +253,8 @@ class Ledger:
         """Open (creating it and its parent directories) and run pending migrations."""
         path = Path(path)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            if path != MEMORY:
+                path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise LedgerError(f"{path}: cannot create its directory: {exc.strerror}") from None
         try:
@@ -387,6 +397,7 @@ class Ledger:
         rows = self._read(
             f"SELECT {_RUN_COLS} FROM runs WHERE task_id = ? AND slot = ? AND kind = ?"
             " AND attempt = ? AND state NOT IN ('abandoned', 'queued', 'running')"
+            " AND trigger = 'schedule'"
             " ORDER BY id DESC LIMIT 1",
             (task_id, slot_key(slot), kind, attempt),
         )
@@ -400,6 +411,13 @@ class Ledger:
         rows = self._read(f"SELECT {_SNAP_COLS} FROM task_snapshot ORDER BY task_id")
         return {r[0]: _snapshot(r) for r in rows}
 
+    def history(self) -> dict[str, History]:
+        """What the schedule needs to remember of each task (`localhb.timing.plan`)."""
+        return {
+            tid: History(s.first_seen, s.last_slot_at, s.consecutive_failures)
+            for tid, s in self.snapshots().items()
+        }
+
     # -- runs --
     def claim(
         self,
@@ -411,11 +429,13 @@ class Ledger:
         pid: int,
         *,
         attempt: int = 1,
+        trigger: Trigger = Trigger.SCHEDULE,
     ) -> RunRef | None:
         """Start a run of `task_id` for `slot`: queued then running, in one transaction.
 
         Returns None when that (task, slot, kind, attempt) already has a run that
         is not abandoned: another process got there first, or it already ran.
+        A manual run (`trigger`) leaves the task's snapshot alone.
         """
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
@@ -437,12 +457,25 @@ class Ledger:
                     (task_id, key, kind, attempt),
                 ).fetchone():
                     raise _Taken
-                _ensure_snapshot(c, task_id, stamp)
+                scheduled = trigger is Trigger.SCHEDULE
+                if scheduled:
+                    _ensure_snapshot(c, task_id, stamp)
                 try:
                     cur = c.execute(
                         "INSERT INTO runs (task_id, slot, kind, attempt, state, started_at,"
-                        " lease_expires_at, pid, host) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?)",
-                        (task_id, key, kind, attempt, stamp, expires, pid, self.host),
+                        " lease_expires_at, pid, host, trigger)"
+                        " VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)",
+                        (
+                            task_id,
+                            key,
+                            kind,
+                            attempt,
+                            stamp,
+                            expires,
+                            pid,
+                            self.host,
+                            trigger.value,
+                        ),
                     )
                 except sqlite3.IntegrityError as exc:
                     if "UNIQUE" in str(exc):
@@ -450,16 +483,19 @@ class Ledger:
                     raise
                 run_id = cur.lastrowid
                 assert run_id is not None
-                detail = {"slot": key, "kind": kind, "attempt": attempt}
+                detail: dict[str, Any] = {"slot": key, "kind": kind, "attempt": attempt}
+                if not scheduled:
+                    detail["trigger"] = trigger.value
                 _event(c, task_id, run_id, "queued", stamp, detail)
                 c.execute("UPDATE runs SET state = 'running' WHERE id = ?", (run_id,))
                 lease_detail = {"pid": pid, "host": self.host, "lease_expires_at": expires}
                 _event(c, task_id, run_id, "running", stamp, lease_detail)
-                c.execute(
-                    "UPDATE task_snapshot SET state = 'running', last_run_id = ?, updated_at = ?"
-                    " WHERE task_id = ?",
-                    (run_id, stamp, task_id),
-                )
+                if scheduled:
+                    c.execute(
+                        "UPDATE task_snapshot SET state = 'running', last_run_id = ?,"
+                        " updated_at = ? WHERE task_id = ?",
+                        (run_id, stamp, task_id),
+                    )
         except _Taken:
             return None
         except sqlite3.Error as exc:
@@ -477,25 +513,17 @@ class Ledger:
             if cur.rowcount != 1:
                 raise LedgerError(f"{self.path}: run {run.id} of {run.task_id} is not running")
 
-    def finish(
-        self,
-        run: RunRef,
-        status: str,
-        now: datetime,
-        result: Mapping[str, Any] | None = None,
-    ) -> RunRow:
-        """End `run` in terminal state `status`, recording what `result` reports.
+    def finish(self, run: RunRef, end: RunEnd, now: datetime) -> RunRow:
+        """End `run` in the terminal state `end.state`, recording what `end` reports.
 
-        `result` is a result's `to_dict()` (TaskResult or ConditionResult):
-        summary/evidence, notes, status/outcome, token counts, steps, tool calls,
-        seconds, errors. Raises LedgerError when the run already ended.
+        Raises LedgerError when the run already ended.
         """
-        if status not in TERMINAL:
-            raise ValueError(f"status must be one of {sorted(TERMINAL)}, got {status!r}")
+        if end.state not in TERMINAL:
+            raise ValueError(f"status must be one of {sorted(TERMINAL)}, got {end.state!r}")
         stamp = _ts(now)
         try:
             with self._write() as c:
-                self._transition(c, run.id, status, stamp, _columns(result or {}, status))
+                self._transition(c, run.id, end.state, stamp, _columns(end))
         except sqlite3.Error as exc:
             raise LedgerError(f"{self.path}: cannot finish run {run.id}: {exc}") from None
         row = self.run(run.id)
@@ -558,11 +586,11 @@ class Ledger:
         self, c: sqlite3.Connection, run_id: int, state: str, stamp: str, cols: dict[str, Any]
     ) -> None:
         found = c.execute(
-            "SELECT task_id, slot, state, started_at FROM runs WHERE id = ?", (run_id,)
+            "SELECT task_id, slot, state, started_at, trigger FROM runs WHERE id = ?", (run_id,)
         ).fetchone()
         if found is None:
             raise LedgerError(f"{self.path}: no run with id {run_id}")
-        task_id, slot, old, started_at = found
+        task_id, slot, old, started_at, trigger = found
         if old in TERMINAL:
             raise LedgerError(
                 f"{self.path}: run {run_id} of {task_id} already ended as {old};"
@@ -583,6 +611,8 @@ class Ledger:
         )
         detail = {k: cols[k] for k in ("status", "summary", "error") if cols.get(k)}
         _event(c, task_id, run_id, state, stamp, detail)
+        if trigger != Trigger.SCHEDULE.value:
+            return  # not part of the schedule: the snapshot is left alone
         _ensure_snapshot(c, task_id, stamp)
         snap = c.execute(
             "SELECT last_slot, consecutive_failures FROM task_snapshot WHERE task_id = ?",
@@ -748,40 +778,17 @@ def _event(
     )
 
 
-def _count(value: Any) -> int:
-    if isinstance(value, bool):
-        return 0
-    if isinstance(value, int):
-        return max(0, value)
-    if isinstance(value, list | tuple):
-        return len(value)
-    return 0
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def _columns(result: Mapping[str, Any], state: str) -> dict[str, Any]:
-    """The `runs` columns a result mapping fills in; unknown shapes are ignored."""
-    errors = result.get("errors")
-    first_error = errors[0] if isinstance(errors, list | tuple) and errors else None
-    seconds = result.get("seconds", result.get("duration"))
+def _columns(end: RunEnd) -> dict[str, Any]:
+    """The `runs` columns a run's end fills in."""
     return {
-        "status": _text(result.get("outcome")) or _text(result.get("status")) or state,
-        "summary": _text(result.get("summary")) or _text(result.get("evidence")),
-        "notes": _text(result.get("notes")),
-        "prompt_tokens": _count(result.get("prompt_tokens")),
-        "completion_tokens": _count(result.get("completion_tokens")),
-        "steps": _count(result.get("steps")),
-        "tool_calls": _count(result.get("tool_calls")),
-        "duration": float(seconds)
-        if isinstance(seconds, int | float) and not isinstance(seconds, bool)
-        else None,
-        "error": _text(result.get("error"))
-        or _text(result.get("failure"))
-        or (str(first_error) if first_error is not None else None),
-        "result_json": json.dumps(dict(result), ensure_ascii=False, default=str)
-        if result
-        else None,
+        "status": end.status,
+        "summary": end.summary,
+        "notes": end.notes,
+        "prompt_tokens": end.prompt_tokens,
+        "completion_tokens": end.completion_tokens,
+        "steps": end.steps,
+        "tool_calls": end.tool_calls,
+        "duration": end.seconds,
+        "error": end.error,
+        "result_json": end.result_json,
     }

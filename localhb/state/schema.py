@@ -115,10 +115,16 @@ _M003 = (
     ) WITHOUT ROWID""",
 )
 
+_M004 = (
+    # What started the run: `schedule` (a cycle) or `manual` (`localhb run ID`).
+    "ALTER TABLE runs ADD COLUMN trigger TEXT NOT NULL DEFAULT 'schedule' CHECK (trigger != '')",
+)
+
 MIGRATIONS: Sequence[tuple[str, tuple[str, ...]]] = (
     ("m001_runs_and_events", _M001),
     ("m002_task_snapshot", _M002),
     ("m003_cycles_and_skips", _M003),
+    ("m004_run_trigger", _M004),
 )
 """Ordered, named and never edited once released: add a new step instead.
 `PRAGMA user_version` is the number applied; `_migrations` holds their names."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -173,6 +174,36 @@ class APIConfig:
         return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
 
 
+NOTIFY_EVENTS = ("error", "partial", "ok", "message")
+"""What `[notify] on` may name: outcome classes, and `message` (an ok run with a message)."""
+
+
+@dataclass(frozen=True, slots=True)
+class NotifyConfig:
+    """`[notify]` and `[notify.targets]`: where results go, and when.
+
+    `targets` are (name, Apprise URL) pairs in file order; `default` names the
+    targets a task without its own `- Notify:` targets uses (all of them when
+    unset). `ping_url_template` holds `{task_id}`.
+    """
+
+    targets: tuple[tuple[str, str], ...] = ()
+    default: tuple[str, ...] = ()
+    on: tuple[str, ...] = ("error", "partial", "message")
+    cooldown: timedelta = timedelta(hours=24)
+    ping_url_template: str | None = None
+    timeout: timedelta = timedelta(seconds=10)
+    retries: int = 3
+
+    def url(self, name: str) -> str | None:
+        """The Apprise URL of target `name`, or None."""
+        return next((u for n, u in self.targets if n == name), None)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(n for n, _ in self.targets)
+
+
 @dataclass(frozen=True, slots=True)
 class Price:
     """What a model costs, in currency units per million tokens."""
@@ -229,6 +260,7 @@ class Config:
     source_bytes: bytes | None = None  # the file exactly as read (None: defaults)
     api: APIConfig = APIConfig()
     budget: BudgetConfig = BudgetConfig()
+    notify: NotifyConfig = NotifyConfig()
 
     @property
     def state_db(self) -> Path:
@@ -455,7 +487,7 @@ def _build(data: dict[str, Any], *, home: Path, source: Path | None) -> Config:
         return p if p.is_absolute() else (base / p)
 
     root = _Table(data, "", source)
-    root.known.update({"heartbeat", "llm", "agent", "tools", "api", "budget"})
+    root.known.update({"heartbeat", "llm", "agent", "tools", "api", "budget", "notify"})
     root.finish()
 
     hb = _Table(data.get("heartbeat"), "heartbeat", source)
@@ -608,6 +640,7 @@ def _build(data: dict[str, Any], *, home: Path, source: Path | None) -> Config:
     tools_t.finish(nested=("shell", "http", "schedule"))
 
     api = _api(_Table(data.get("api"), "api", source))
+    notify = _notify(_Table(data.get("notify"), "notify", source))
     return Config(
         home=home,
         path=source,
@@ -617,6 +650,7 @@ def _build(data: dict[str, Any], *, home: Path, source: Path | None) -> Config:
         tools=tools,
         api=api,
         budget=budget,
+        notify=notify,
     )
 
 
@@ -723,3 +757,72 @@ def _budget(t: _Table, agent: _Table) -> BudgetConfig:
 
 def _raise() -> Any:
     raise TypeError
+
+
+_TARGET_NAME = re.compile(r"^[A-Za-z][\w-]{0,39}$")
+
+
+def _notify(t: _Table) -> NotifyConfig:
+    """`[notify]` and `[notify.targets]`, checked without loading Apprise."""
+    targets_t = t.sub("targets")
+    targets: list[tuple[str, str]] = []
+    for name in targets_t.data:
+        if not _TARGET_NAME.match(name) or name.lower() in _NOTIFY_WORDS:
+            raise targets_t.error(
+                name,
+                "a target name is a word of letters, digits, '-' or '_' (starting with a "
+                f"letter) that is not one of {', '.join(sorted(_NOTIFY_WORDS))}",
+            )
+        url = targets_t.get(name, "", _str, 'an Apprise URL like "ntfy://ntfy.sh/my-topic"')
+        if "://" not in url or not url.split("://", 1)[0].strip():
+            raise targets_t.error(
+                name, f'expected an Apprise URL like "ntfy://ntfy.sh/my-topic", got {url!r}'
+            )
+        targets.append((name, url.strip()))
+    targets_t.finish()
+    names = [n for n, _ in targets]
+
+    def known_targets(v: Any) -> tuple[str, ...]:
+        items = _str_list(v)
+        for item in items:
+            if item not in names:
+                have = ", ".join(names) or "none"
+                raise ValueError(f"{item!r} is not in [notify.targets] (defined: {have})")
+        return items
+
+    def events(v: Any) -> tuple[str, ...]:
+        items = tuple(x.strip().lower() for x in _str_list(v))
+        for item in items:
+            if item not in NOTIFY_EVENTS:
+                raise ValueError(f"{item!r} is not one of {', '.join(NOTIFY_EVENTS)}")
+        return items
+
+    def template(v: Any) -> str | None:
+        text = _opt_str(v)
+        if text is None:
+            return None
+        if "{task_id}" not in text or "://" not in text:
+            raise ValueError("it must be a URL holding {task_id}")
+        try:
+            text.format(task_id="x")
+        except (KeyError, IndexError, ValueError):
+            raise ValueError("the only placeholder allowed is {task_id}") from None
+        return text
+
+    config = NotifyConfig(
+        targets=tuple(targets),
+        default=t.get("default", tuple(names), known_targets, "a list of target names"),
+        on=t.get("on", ("error", "partial", "message"), events, 'a list like ["error", "partial"]'),
+        cooldown=t.get("cooldown", timedelta(hours=24), duration, 'a duration like "24h"'),
+        ping_url_template=t.get(
+            "ping_url_template", None, template, 'a URL like "https://hc-ping.com/KEY/{task_id}"'
+        ),
+        timeout=t.get("timeout", timedelta(seconds=10), duration, 'a duration like "10s"'),
+        retries=t.get("retries", 3, _int_at_least(0), "a whole number >= 0"),
+    )
+    t.finish(nested=("targets",))
+    return config
+
+
+# Words of the `- Notify:` grammar; a target may not be called one of them.
+_NOTIFY_WORDS = frozenset({"on", "always", "never", "default", "change", *NOTIFY_EVENTS})

@@ -99,6 +99,7 @@ _REFUSAL = re.compile(
 )
 NUDGES = 1  # times a model that answers without finishing is reminded how to finish
 CHECK_MAX_STEPS = 8
+MESSAGE_LIMIT = 1000  # characters of complete_task's `message`
 
 
 def _utc_now() -> datetime:
@@ -737,6 +738,7 @@ def offered_families(task: Task, config: Config) -> tuple[str, ...]:
 def _task_result(run: _Run, end: _End) -> TaskResult:
     """Only complete_task is a finish: every other end is an error naming why."""
     redact = run.redact
+    message = ""
     if end.via == "failure" and end.failure is Failure.BUDGET:
         status, summary, notes = Status.PARTIAL, end.reason, ""
     elif end.via == "failure":
@@ -747,6 +749,7 @@ def _task_result(run: _Run, end: _End) -> TaskResult:
         summary = strip_thinking(str(end.arguments.get("summary", "")))[0]
         summary = one_line(summary) or "(no summary)"
         notes = clip(strip_thinking(str(end.arguments.get("notes", "")))[0])
+        message = clip(strip_thinking(str(end.arguments.get("message", "")))[0], MESSAGE_LIMIT)
     failure = end.failure or (Failure.MODEL if status is Status.ERROR else None)
     return TaskResult(
         task_id=run.task.id,
@@ -754,6 +757,7 @@ def _task_result(run: _Run, end: _End) -> TaskResult:
         summary=one_line(redact(summary)),
         notes=redact(notes),
         stats=run.stats(failure, end.fix),
+        message=redact(message),
     )
 
 

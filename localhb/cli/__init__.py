@@ -81,12 +81,14 @@ def _add_module_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
         completion,
         daemon_cmd,
         health_cmd,
+        notify_cmd,
         run_cmd,
         runs_cmd,
         usage_cmd,
     )
 
-    for module in (add_cmd, run_cmd, daemon_cmd, runs_cmd, health_cmd, usage_cmd, completion):
+    modules = (add_cmd, run_cmd, daemon_cmd, runs_cmd, health_cmd, usage_cmd, completion)
+    for module in (*modules, notify_cmd):
         module.add_parser(sub)
 
 

@@ -126,13 +126,15 @@ class RunStats:
 
 @dataclass(frozen=True, slots=True)
 class TaskResult:
-    """How one task went. `summary` is one line under 200 characters."""
+    """How one task went. `summary` is one line under 200 characters; `message` is
+    what the agent wants the owner told ("" for nothing), for notifications."""
 
     task_id: str
     status: Status
     summary: str
     notes: str
     stats: RunStats
+    message: str = ""
 
     @property
     def ok(self) -> bool:
@@ -144,6 +146,7 @@ class TaskResult:
             "status": self.status.value,
             "summary": self.summary,
             "notes": self.notes,
+            "message": self.message,
             **self.stats.to_dict(),
         }
 

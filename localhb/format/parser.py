@@ -33,6 +33,7 @@ from localhb.format.model import (
     Task,
     TaskKind,
 )
+from localhb.format.notify import SettingError, parse_setting
 from localhb.format.recurrence import (
     Recurrence,
     RecurrenceError,
@@ -67,6 +68,9 @@ KEYS: dict[str, str] = {
     "catch-up": "catch up",
     "catchup": "catch up",
     "tools": "tools",
+    "notify": "notify",
+    "notifications": "notify",
+    "ping": "ping",
 }
 
 _MARKER = re.compile(r"^[ \t]*(?:[*+-]|\d{1,9}[.)])(?:[ \t]+|$)")
@@ -612,6 +616,17 @@ class _Builder:
                 task_id = f.value.strip()
             else:
                 bad(f, f"ID: {f.value!r} may hold only letters, digits, '.', '-' and '_'")
+
+        if "notify" in by_key:
+            f = by_key["notify"]
+            try:
+                parse_setting(f.value)
+            except SettingError as exc:
+                hint = "e.g. `ops`, `ops on error`, `on change`, `always`, `never`"
+                bad(f, f"Notify: {exc}", hint, fatal=False)
+        if "ping" in by_key and not re.match(r"^https?://\S+$", by_key["ping"].value.strip()):
+            f = by_key["ping"]
+            bad(f, f"Ping: {f.value!r} is not an http(s) URL", fatal=False)
 
         paused = by_key["paused"].value.strip() if "paused" in by_key else None
         if paused is not None and paused.lower() in _FALSE:

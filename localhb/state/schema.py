@@ -120,11 +120,50 @@ _M004 = (
     "ALTER TABLE runs ADD COLUMN trigger TEXT NOT NULL DEFAULT 'schedule' CHECK (trigger != '')",
 )
 
+DELIVERY_STATUSES = ("pending", "sending", "sent", "suppressed", "failed")
+DELIVERY_KINDS = ("result", "resolved", "alert", "test")
+_M005 = (
+    # One row per message localhb meant to send to one target (localhb.notify).
+    # `key` is what dedupe is about: a task id, or `alert:<what>` for a
+    # system-level alert. A row is `pending` until a sender claims it
+    # (`sending`, attempts + 1, recorded before the send) and then `sent` or,
+    # after its retries, `failed`; `suppressed` rows were never sent (dedupe).
+    """CREATE TABLE deliveries (
+        id INTEGER PRIMARY KEY,
+        run_id INTEGER REFERENCES runs(id),
+        key TEXT NOT NULL CHECK (key != ''),
+        target TEXT NOT NULL CHECK (target != ''),
+        kind TEXT NOT NULL CHECK (kind IN ('result', 'resolved', 'alert', 'test')),
+        outcome TEXT NOT NULL,
+        signature TEXT NOT NULL,
+        status TEXT NOT NULL
+            CHECK (status IN ('pending', 'sending', 'sent', 'suppressed', 'failed')),
+        attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+        error TEXT,
+        answer TEXT,
+        title TEXT NOT NULL,
+        body TEXT NOT NULL,
+        repeat INTEGER NOT NULL DEFAULT 0 CHECK (repeat IN (0, 1)),
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        next_attempt_at TEXT,
+        sent_at TEXT,
+        pid INTEGER,
+        host TEXT
+    )""",
+    # Exactly one message per (run, target), whatever retries or recovery do.
+    """CREATE UNIQUE INDEX deliveries_one_per_run_target ON deliveries (run_id, target)
+        WHERE run_id IS NOT NULL""",
+    "CREATE INDEX deliveries_by_key ON deliveries (key, target, id)",
+    "CREATE INDEX deliveries_by_status ON deliveries (status, next_attempt_at)",
+)
+
 MIGRATIONS: Sequence[tuple[str, tuple[str, ...]]] = (
     ("m001_runs_and_events", _M001),
     ("m002_task_snapshot", _M002),
     ("m003_cycles_and_skips", _M003),
     ("m004_run_trigger", _M004),
+    ("m005_deliveries", _M005),
 )
 """Ordered, named and never edited once released: add a new step instead.
 `PRAGMA user_version` is the number applied; `_migrations` holds their names."""

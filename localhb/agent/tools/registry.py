@@ -35,6 +35,7 @@ COMPLETE_TASK = Tool(
         status={"type": "string", "enum": list(STATUSES)},
         summary={"type": "string", "description": "one line"},
         notes={"type": "string"},
+        message={"type": "string", "description": "optional: what to tell the owner"},
     ),
 )
 REPORT_CONDITION = Tool(

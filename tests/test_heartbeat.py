@@ -540,3 +540,19 @@ def test_a_third_observer_sees_every_lifecycle_event(tmp_path: Path, server: Scr
     assert (home / "health" / "check-ci-status_latest.json").exists()
     (memory,) = (home / "workspace" / "memory").glob("*.md")  # dated by the run's real end
     assert "[check-ci-status] ok - green" in memory.read_text()
+
+
+def test_the_runners_clock_reaches_the_agent(tmp_path: Path, server: ScriptedLLM) -> None:
+    """A retry's wait goes through the runner's `sleep`, not a real sleep."""
+    from datetime import UTC, datetime
+
+    from localhb.config import load_config
+    from localhb.cycle.runner import Runner
+
+    home = make_home(tmp_path, server, ONE_DUE)
+    slept: list[float] = []
+    runner = Runner(load_config(home=home), sleep=slept.append)
+    server.error(503, "busy").complete("ok", "green")
+    report = runner.cycle(now=datetime(2024, 1, 15, 14, 5, tzinfo=UTC))
+    assert [r.status for r in report.results] == ["ok"]
+    assert len(slept) == 1 and slept[0] > 0

@@ -22,10 +22,9 @@ from __future__ import annotations
 import json
 import os
 import re
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
@@ -69,6 +68,7 @@ from localhb.agent.wire import (
     strip_thinking,
 )
 from localhb.config import Config, LLMConfig
+from localhb.core.clock import Clock as Clock
 from localhb.core.errors import LLMError, SetupError
 from localhb.core.redact import Redactor, strip_url_credentials
 from localhb.core.results import (
@@ -100,19 +100,6 @@ _REFUSAL = re.compile(
 NUDGES = 1  # times a model that answers without finishing is reminded how to finish
 CHECK_MAX_STEPS = 8
 MESSAGE_LIMIT = 1000  # characters of complete_task's `message`
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-@dataclass(frozen=True, slots=True)
-class Clock:
-    """Time as the agent sees it; tests pass their own."""
-
-    now: Callable[[], datetime] = _utc_now
-    monotonic: Callable[[], float] = time.monotonic
-    sleep: Callable[[float], None] = time.sleep
 
 
 # -- the endpoint --------------------------------------------------------------

@@ -12,18 +12,14 @@ import sys
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TextIO
 
 from localhb import __version__
+from localhb.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, load, moment, read_document
+from localhb.cli.common import error as _error
 from localhb.core.errors import HeartbeatFileError, LocalhbError
 
-if TYPE_CHECKING:
-    from localhb.config import Config
-    from localhb.format.parser import Document
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
+__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "build_parser", "load", "main", "read_document"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -136,22 +132,6 @@ def _main(argv: Sequence[str] | None) -> int:
     return code
 
 
-def _error(message: str) -> None:
-    print(f"localhb: error: {message}", file=sys.stderr)
-
-
-def load(args: argparse.Namespace) -> Config:
-    from localhb.config import load_config
-
-    return load_config(args.config, home=args.home)
-
-
-def read_document(path: Path, config: Config) -> Document:
-    from localhb.cycle.workspace import Workspace
-
-    return Workspace.load(config, file=path).doc
-
-
 # -- init --------------------------------------------------------------------
 def cmd_init(args: argparse.Namespace) -> int:
     from localhb.config import default_home
@@ -207,24 +187,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
 # -- tasks -------------------------------------------------------------------
 def cmd_tasks(args: argparse.Namespace) -> int:
     from localhb.cycle.workspace import Workspace
-    from localhb.format.parser import parse_when
     from localhb.state.store import existing_store
-    from localhb.timing.schedule import resolve_local
 
     config = load(args)
     path: Path = args.file or config.heartbeat.file
     with existing_store(config) as store:  # the history as the next cycle would see it
         ws = Workspace.load(config, store, file=path)
     tz, doc = ws.tz, ws.doc
-    if args.at:
-        try:
-            at = parse_when(args.at)
-        except ValueError:
-            _error(f'--at: expected "YYYY-MM-DD HH:MM", got {args.at!r}')
-            return EXIT_USAGE
-        now = at if at.tzinfo else resolve_local(at, tz)
-    else:
-        now = datetime.now(tz)
+    now = moment(args.at, tz, "--at") if args.at else datetime.now(tz)
     rows: list[dict[str, object]] = []
     for task in doc.pending():
         ev = ws.judge(task, now)

@@ -57,7 +57,7 @@ def handle(args: argparse.Namespace) -> int:
 def _task_ids(args: argparse.Namespace) -> list[str]:
     """The task ids of the file in force; none on any problem (completion must stay quiet)."""
     try:
-        from localhb.cli import load, read_document
+        from localhb.cli.common import load, read_document
 
         config = load(args)
         doc = read_document(config.heartbeat.file, config)

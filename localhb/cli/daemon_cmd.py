@@ -21,7 +21,7 @@ from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from localhb.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, load
+from localhb.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, load, moment
 from localhb.core.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -100,18 +100,6 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     daemon_ctl.add_parsers(dsub)
 
 
-def parse_now(text: str, tz: object) -> datetime:
-    """A --now value in the configured zone (or with its own offset)."""
-    from datetime import tzinfo
-
-    from localhb.format.parser import parse_when
-    from localhb.timing.schedule import resolve_local
-
-    at = parse_when(text)
-    assert isinstance(tz, tzinfo)
-    return at if at.tzinfo else resolve_local(at, tz)
-
-
 def fixed_clock(start: datetime) -> Callable[[], datetime]:
     """A clock that starts at `start` and advances with real time."""
     origin = time.monotonic()
@@ -119,7 +107,8 @@ def fixed_clock(start: datetime) -> Callable[[], datetime]:
 
 
 def cmd_heartbeat(args: argparse.Namespace) -> int:
-    from localhb.cycle.runner import Runner, utc_now
+    from localhb.core.clock import utc_now
+    from localhb.cycle.runner import Runner
     from localhb.state.logs import configure
 
     config = load(args)
@@ -128,15 +117,8 @@ def cmd_heartbeat(args: argparse.Namespace) -> int:
     clock = utc_now
     start = None
     if args.now:
-        try:
-            start = parse_now(args.now, tz)
-            clock = fixed_clock(start)
-        except ValueError:
-            print(
-                f'localhb: error: --now: expected "YYYY-MM-DD HH:MM", got {args.now!r}',
-                file=sys.stderr,
-            )
-            return EXIT_USAGE
+        start = moment(args.now, tz)
+        clock = fixed_clock(start)
     log = logging.getLogger("localhb")
     from localhb.cli.live import LivePrinter
 
@@ -311,7 +293,7 @@ def cmd_stop(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from localhb.cycle.runner import utc_now
+    from localhb.core.clock import utc_now
     from localhb.daemon.state import find_daemon, gather_status
 
     try:

@@ -60,7 +60,7 @@ def cmd_restart(args: argparse.Namespace) -> int:
 
 
 def cmd_reload(args: argparse.Namespace) -> int:
-    from localhb.cli import load
+    from localhb.cli.common import load
     from localhb.daemon.state import file_size, find_daemon
 
     config = load(args)  # a config error exits 2 here, before any signal

@@ -39,27 +39,14 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def handle(args: argparse.Namespace) -> int:
-    from localhb.cli import load, read_document
+    from localhb.cli.common import load, moment, read_document
     from localhb.core.errors import HeartbeatFileError, LedgerError
-    from localhb.format.parser import parse_when
     from localhb.state.health import assess, scan_health
     from localhb.state.store import existing_store
-    from localhb.timing.schedule import resolve_local
 
     config = load(args)
     tz = config.tz()
-    if args.now:
-        try:
-            at = parse_when(args.now)
-        except ValueError:
-            print(
-                f'localhb: error: --now: expected "YYYY-MM-DD HH:MM", got {args.now!r}',
-                file=sys.stderr,
-            )
-            return EXIT_USAGE
-        now = resolve_local(at, tz)
-    else:
-        now = datetime.now(tz)
+    now = moment(args.now, tz) if args.now else datetime.now(tz)
 
     scan = scan_health(config.health_dir)
     path: Path = args.file or config.heartbeat.file

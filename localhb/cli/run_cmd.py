@@ -48,10 +48,10 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 def handle(args: argparse.Namespace) -> int:
     from localhb.config import load_config
+    from localhb.core.clock import utc_now
     from localhb.core.errors import MissingAPIKey
     from localhb.cycle.execute import LLMAgent, Options, execute
     from localhb.cycle.observers import default_observers
-    from localhb.cycle.runner import utc_now
     from localhb.cycle.workspace import Workspace
     from localhb.format.model import TaskKind
     from localhb.state.store import Trigger, open_store

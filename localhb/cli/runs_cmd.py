@@ -53,7 +53,7 @@ def _positive(text: str) -> int:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from localhb.cli import load
+    from localhb.cli.common import load
     from localhb.state.store import existing_store
 
     config = load(args)

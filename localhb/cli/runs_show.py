@@ -38,7 +38,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def handle(args: argparse.Namespace) -> int:
-    from localhb.cli import load
+    from localhb.cli.common import load
     from localhb.state.store import existing_store
 
     config = load(args)

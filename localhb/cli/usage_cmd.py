@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -49,25 +48,14 @@ def _positive(text: str) -> int:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from localhb.cli import load
+    from localhb.cli.common import load, moment
     from localhb.state.budget import Usage, read_spend
     from localhb.state.store import existing_store
 
     config = load(args)
     now = datetime.now(UTC)
     if args.at:
-        from localhb.format.parser import parse_when
-        from localhb.timing.schedule import resolve_local
-
-        try:
-            at = parse_when(args.at)
-        except ValueError:
-            print(
-                f'localhb: error: --at: expected "YYYY-MM-DD HH:MM", got {args.at!r}',
-                file=sys.stderr,
-            )
-            return 2
-        now = at if at.tzinfo else resolve_local(at, config.budget_tz())
+        now = moment(args.at, config.budget_tz(), "--at")
     with existing_store(config) as store:
         if store is not None:
             usage = read_spend(store, config, now, args.days)

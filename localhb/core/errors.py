@@ -1,6 +1,7 @@
 """Every exception localhb raises on purpose, in one tree.
 
     LocalhbError                  base: the CLI maps each branch to an exit code
+    ├── UsageError                a command-line value is malformed (names the option)
     ├── ConfigError               config.toml or an environment setting is wrong (path, key)
     ├── HeartbeatFileError        HEARTBEAT.md cannot be read or has errors (path, diagnostics)
     ├── TaskNotFound              a task id names no task in the file
@@ -28,6 +29,10 @@ if TYPE_CHECKING:
 
 class LocalhbError(Exception):
     """Base of every deliberate localhb error."""
+
+
+class UsageError(LocalhbError):
+    """A command-line value (an option's argument) cannot be understood."""
 
 
 class ConfigError(LocalhbError):

@@ -25,6 +25,29 @@ class Status(StrEnum):
     ERROR = "error"
 
 
+STATUS_VALUES = tuple(s.value for s in Status)
+"""`ok partial skipped error`: what a run reports, a file records and a health file says."""
+
+
+class RunState(StrEnum):
+    """Every state a ledger run can be in; the last six are terminal (see
+    `localhb.state.schema`). A run that `timeout`s or is `abandoned` reports `error`."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    OK = "ok"
+    PARTIAL = "partial"
+    SKIPPED = "skipped"
+    ERROR = "error"
+    TIMEOUT = "timeout"
+    ABANDONED = "abandoned"
+
+
+TERMINAL_STATES = frozenset(s.value for s in RunState) - {"queued", "running"}
+FAILED_STATES = frozenset({RunState.ERROR.value, RunState.TIMEOUT.value, RunState.ABANDONED.value})
+"""Terminal states that count as a failure (consecutive_failures + 1, errors in health)."""
+
+
 class Failure(StrEnum):
     """Why a run ended in error, when the loop (not the model) ended it."""
 

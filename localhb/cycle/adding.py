@@ -199,7 +199,7 @@ def within(added_by: str | None, now: datetime, tz: tzinfo, span: timedelta) -> 
         return False
     stamp = added_by.rsplit(",", 1)[1].strip()
     try:
-        from localhb.format.parser import parse_when
+        from localhb.core.moments import parse_when
         from localhb.timing.schedule import resolve_local
 
         when = resolve_local(parse_when(stamp), tz)

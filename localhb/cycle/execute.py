@@ -19,11 +19,13 @@ import os
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from localhb.core.clock import Clock, utc_now
 from localhb.core.errors import LedgerError
+from localhb.core.results import STATUS_VALUES
 from localhb.cycle.budget import Budget
 from localhb.cycle.events import Observer, RunFinished, RunStarted, emit
 from localhb.format.model import TaskKind
@@ -42,12 +44,8 @@ __all__ = ["STATUSES", "Agent", "Finished", "LLMAgent", "Options", "crash_end", 
 
 log = logging.getLogger("localhb")
 
-STATUSES = frozenset({"ok", "partial", "skipped", "error"})
+STATUSES = frozenset(STATUS_VALUES)
 """What a file records of a run (`Outcome.status`)."""
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class Agent(Protocol):
@@ -68,14 +66,14 @@ class LLMAgent:
     """The agent of `localhb.agent`: the LLM loop (one client for a cycle's runs),
     `Run:` commands and `Check:` gates (`localhb.agent.commands`, no model).
 
-    `clock` is the agent's clock (`localhb.agent.loop.Clock`: now, monotonic,
+    `clock` is the agent's clock (`localhb.core.clock.Clock`: now, monotonic,
     sleep), so its retry waits follow the caller's time. `client` is None when
     no work needs the model.
     """
 
     config: Config
     client: Any
-    clock: Any = None
+    clock: Clock | None = None
     env: Mapping[str, str] | None = None
     on_event: TraceSink | None = None
     heartbeat_file: Path | None = None
@@ -86,7 +84,7 @@ class LLMAgent:
         cls,
         config: Config,
         *,
-        clock: Any = None,
+        clock: Clock | None = None,
         env: Mapping[str, str] | None = None,
         on_event: TraceSink | None = None,
         heartbeat_file: Path | None = None,
@@ -134,7 +132,7 @@ class LLMAgent:
         if self.scheduling:
             from localhb.cycle.adding import scheduler_for
 
-            now = self.clock.now if self.clock is not None else _utc_now
+            now = self.clock.now if self.clock is not None else utc_now
             scheduler = scheduler_for(self.config, task, now)
         return agent.run_task(
             task, self.config, scheduler=scheduler, guard=guard, **self._options()

@@ -18,12 +18,14 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from localhb.core.clock import Clock, utc_now
 from localhb.core.errors import HeartbeatFileError
 from localhb.cycle.budget import Budget, BudgetEvent, BudgetObserver, log_budget
 from localhb.cycle.events import CycleFinished, CycleReport, Observer, TaskLine, emit
@@ -59,10 +61,6 @@ log = logging.getLogger("localhb")
 WRITE_TRIES = 5
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 @dataclass
 class Runner:
     """Runs heartbeat cycles for one configuration.
@@ -78,6 +76,8 @@ class Runner:
 
     config: Config
     clock: Callable[[], datetime] = utc_now
+    monotonic: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
     env: Mapping[str, str] | None = None
     on_event: TraceSink | None = None
     pid: int = field(default_factory=os.getpid)
@@ -214,13 +214,11 @@ class Runner:
     # -- execution ---------------------------------------------------------------
     def _execute(self, work: list[Work], store: Store, tz: Any, budget: Budget) -> list[Finished]:
         """Run the work, one thread per task (slots of one task in order)."""
-        from localhb.agent.loop import Clock
-
         # Work that needs no model (`Run:` tasks, `Check:` gates) needs no key and
         # no client: it sends no request.
         agent = LLMAgent.connect(
             self.config,
-            clock=Clock(now=self.clock),
+            clock=Clock(now=self.clock, monotonic=self.monotonic, sleep=self.sleep),
             env=self.env,
             on_event=self.on_event,
             model=any(w.task.uses_model for w in work),

@@ -39,8 +39,8 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Protocol
 
+from localhb.core.clock import utc_now
 from localhb.core.errors import LocalhbError
-from localhb.cycle.runner import utc_now
 from localhb.cycle.workspace import Workspace
 from localhb.daemon.state import (
     LOCK_FILE,

@@ -22,7 +22,6 @@ import fcntl
 import json
 import os
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -31,6 +30,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from localhb.core.atomic import write_atomic
 from localhb.core.errors import HeartbeatFileError, LedgerError
 from localhb.core.proc import process_running, process_start
 
@@ -129,21 +129,8 @@ def lock_held(home: Path) -> bool:
 # --- the pid and state files --------------------------------------------------------
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 def write_pid(home: Path, pid: int) -> None:
-    _write_atomic(home / PID_FILE, f"{pid}\n")
+    write_atomic(home / PID_FILE, f"{pid}\n")
 
 
 def read_pid(home: Path) -> int | None:
@@ -244,7 +231,7 @@ class DaemonState:
 
 
 def write_state(home: Path, state: DaemonState) -> None:
-    _write_atomic(home / STATE_FILE, json.dumps(state.to_dict(), indent=2) + "\n")
+    write_atomic(home / STATE_FILE, json.dumps(state.to_dict(), indent=2) + "\n")
 
 
 def read_state(home: Path) -> DaemonState | None:

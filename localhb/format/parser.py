@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
 
+from localhb.core.moments import parse_when as parse_when
 from localhb.format.blocks import Block, content, is_blank, parse_blocks, split_lines
 from localhb.format.checks import CheckSpec, CheckSyntaxError, parse_check
 from localhb.format.model import (
@@ -210,14 +211,6 @@ def schedule_hint(title: str) -> str:
     if err is not None:
         return f"{err.message}; {err.hint}" if err.hint else err.message
     return "put it in parentheses, e.g. `(every 4 hours)`, or add `- Recurring: ...`"
-
-
-def parse_when(value: str) -> datetime:
-    """`YYYY-MM-DD HH:MM`, `YYYY-MM-DD`, or ISO 8601 (optionally with an offset)."""
-    text = value.strip()
-    if text.endswith(("z", "Z")):
-        text = text[:-1] + "+00:00"
-    return datetime.fromisoformat(text)
 
 
 def parse(

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from localhb.core import atomic
 from localhb.core.errors import HeartbeatFileError
 
 
@@ -50,32 +49,6 @@ def read_heartbeat(path: Path) -> Snapshot:
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Replace `path` with `text` so that a crash leaves the old file or the new, never a mix.
-
-    A temp file in the same directory is written and fsynced, given the old
-    file's permission bits, moved over the file, and the directory is fsynced.
-    When `path` is a symlink, its target is replaced and the link kept.
-    """
-    data = text.encode("utf-8")
-    path = Path(os.path.realpath(path))  # a symlinked file stays a symlink to the new text
-    directory = path.parent
-    try:
-        mode = path.stat().st_mode & 0o7777
-    except FileNotFoundError:
-        mode = 0o644
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    """Replace `path` with `text` atomically (`localhb.core.atomic.write_atomic`):
+    fsynced, the old file's mode kept, a symlink kept pointing at the new text."""
+    atomic.write_atomic(path, text)

@@ -25,6 +25,7 @@ from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from localhb.core.results import FAILED_STATES, STATUS_VALUES
 from localhb.state.records import RunEnd
 
 if TYPE_CHECKING:
@@ -52,7 +53,7 @@ __all__ = [
     "write_health",
 ]
 
-CANONICAL = ("ok", "partial", "skipped", "error")
+CANONICAL = STATUS_VALUES
 LEGACY = {"GREEN": "ok", "YELLOW": "partial", "RED": "error"}
 """Statuses of old files, read (never written) with this equivalence."""
 REQUIRED = (
@@ -120,7 +121,7 @@ class HealthRecord:
         """The record of a finished ledger run (its error, if any, listed first)."""
         if run.completed_at is None:
             raise ValueError(f"run {run.id} of {run.task_id} has not finished ({run.state})")
-        errs = [run.error] if run.error and run.state in ("error", "timeout", "abandoned") else []
+        errs = [run.error] if run.error and run.state in FAILED_STATES else []
         return cls(
             task_id=run.task_id,
             status=run.state,
@@ -181,7 +182,7 @@ def record_from_end(
     tool calls that did not succeed.
     """
     errors = list(end.errors)
-    if end.state not in ("error", "timeout", "abandoned"):
+    if end.state not in FAILED_STATES:
         warnings, errors = errors, []
     else:
         warnings = []

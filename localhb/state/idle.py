@@ -100,8 +100,10 @@ def _when(text: str | None, zone: str | None) -> datetime | None:
     """`--now` as a UTC instant; None when it cannot be decided without the full path."""
     if text is None:
         return datetime.now(UTC)
+    from localhb.core.moments import parse_when  # the CLI reads --now with it too
+
     try:
-        at = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        at = parse_when(text)
     except ValueError:
         return None
     if at.tzinfo is None:
@@ -174,12 +176,11 @@ def write(
         "due_at": due_at.astimezone(UTC).isoformat() if due_at else None,
         "active_until": active_until.astimezone(UTC).isoformat() if active_until else None,
     }
-    path = os.path.join(home, CACHE)
-    tmp = f"{path}.{os.getpid()}.tmp"
+    from localhb.core.atomic import write_atomic
+
     try:
-        with open(tmp, "wb") as fh:
-            fh.write(json.dumps(header).encode() + b"\n" + config_bytes + file_bytes)
-        os.replace(tmp, path)
+        data = json.dumps(header).encode() + b"\n" + config_bytes + file_bytes
+        write_atomic(os.path.join(home, CACHE), data, mode=0o600)
     except OSError:
         forget(home)
 

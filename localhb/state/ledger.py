@@ -36,6 +36,7 @@ from types import TracebackType
 from typing import Any
 
 from localhb.core.errors import LedgerError
+from localhb.core.results import FAILED_STATES, Status
 from localhb.state.records import RunEnd, Trigger
 from localhb.state.schema import ALLOWED, CYCLE_OUTCOMES, KINDS, MIGRATIONS, TERMINAL
 from localhb.timing.plan import History
@@ -61,8 +62,8 @@ __all__ = [
 BUSY_TIMEOUT_MS = 10_000
 MEMORY = Path(":memory:")
 """`Ledger.open(MEMORY)`: a private in-memory ledger (tests, dry runs)."""
-_RESETS = frozenset({"ok", "partial", "skipped"})  # consecutive_failures back to 0
-_FAILS = frozenset({"error", "timeout"})  # consecutive_failures + 1
+_RESETS = frozenset({Status.OK.value, Status.PARTIAL.value, Status.SKIPPED.value})  # failures: 0
+_FAILS = FAILED_STATES - {"abandoned"}  # consecutive_failures + 1
 
 
 # --- values -------------------------------------------------------------------------

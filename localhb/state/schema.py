@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from localhb.core.results import TERMINAL_STATES
+
 KINDS = ("task", "check")
 CYCLE_OUTCOMES = ("idle", "ran", "skipped", "error")
-TERMINAL = frozenset({"ok", "partial", "skipped", "error", "timeout", "abandoned"})
+TERMINAL = TERMINAL_STATES
 ALLOWED: Mapping[str, frozenset[str]] = {
     "queued": frozenset({"running", "skipped", "abandoned"}),
-    "running": frozenset({"ok", "partial", "skipped", "error", "timeout", "abandoned"}),
+    "running": TERMINAL_STATES,
 }
 
 # --- schema -------------------------------------------------------------------------

@@ -23,9 +23,10 @@ from localhb.agent.tools.schedule import SCHEDULE_TASK
 from localhb.agent.tools.shell import RUN_COMMAND, RUN_COMMAND_READ_ONLY
 from localhb.config import ToolsConfig
 from localhb.core.errors import ToolError
+from localhb.core.results import STATUS_VALUES
 from localhb.format.model import TOOL_FAMILIES
 
-STATUSES = ("ok", "partial", "skipped", "error")
+STATUSES = STATUS_VALUES
 
 COMPLETE_TASK = Tool(
     "complete_task",

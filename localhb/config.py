@@ -205,6 +205,31 @@ class NotifyConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class MCPServer:
+    """One `[[mcp.servers]]` entry: a stdio server (`command`, `args`, `env`) or a
+    streamable HTTP one (`url`). `timeout` bounds its start and each call."""
+
+    name: str
+    command: str | None = None
+    args: tuple[str, ...] = ()
+    env: tuple[tuple[str, str], ...] = ()
+    url: str | None = None
+    timeout: timedelta = timedelta(seconds=30)
+
+    @property
+    def transport(self) -> str:
+        return "stdio" if self.command is not None else "http"
+
+
+@dataclass(frozen=True, slots=True)
+class MCPConfig:
+    servers: tuple[MCPServer, ...] = ()
+
+    def server(self, name: str) -> MCPServer | None:
+        return next((s for s in self.servers if s.name == name), None)
+
+
+@dataclass(frozen=True, slots=True)
 class Price:
     """What a model costs, in currency units per million tokens."""
 
@@ -261,6 +286,7 @@ class Config:
     api: APIConfig = APIConfig()
     budget: BudgetConfig = BudgetConfig()
     notify: NotifyConfig = NotifyConfig()
+    mcp: MCPConfig = MCPConfig()
 
     @property
     def state_db(self) -> Path:
@@ -487,7 +513,7 @@ def _build(data: dict[str, Any], *, home: Path, source: Path | None) -> Config:
         return p if p.is_absolute() else (base / p)
 
     root = _Table(data, "", source)
-    root.known.update({"heartbeat", "llm", "agent", "tools", "api", "budget", "notify"})
+    root.known.update({"heartbeat", "llm", "agent", "tools", "api", "budget", "notify", "mcp"})
     root.finish()
 
     hb = _Table(data.get("heartbeat"), "heartbeat", source)
@@ -651,7 +677,61 @@ def _build(data: dict[str, Any], *, home: Path, source: Path | None) -> Config:
         api=api,
         budget=budget,
         notify=notify,
+        mcp=_mcp(data.get("mcp"), source, base),
     )
+
+
+_SERVER_NAME = r"[A-Za-z0-9][A-Za-z0-9-]{0,31}"
+
+
+def _args(v: Any) -> tuple[str, ...]:
+    return _str_list(v)
+
+
+def _mcp(data: Any, source: Path | None, base: Path) -> MCPConfig:
+    """`[mcp]` with its `[[mcp.servers]]` array; `~` in args is expanded."""
+    import re
+
+    t = _Table(data, "mcp", source)
+    raw = t.data.get("servers", [])
+    t.known.add("servers")
+    t.finish()
+    if not isinstance(raw, list):
+        raise t.error("servers", "expected [[mcp.servers]] tables")
+    servers: list[MCPServer] = []
+    for i, item in enumerate(raw):
+        s = _Table(item, f"mcp.servers[{i}]", source)
+        name = s.get("name", "", _str, "a name")
+        if not re.fullmatch(_SERVER_NAME, name):
+            raise s.error("name", f"expected a short name of letters, digits and '-', got {name!r}")
+        if any(x.name == name for x in servers):
+            raise s.error("name", f"{name!r} is the name of another server too")
+        command = s.get("command", None, _opt_str, "a command")
+        url = s.get("url", None, _opt_str, "an http(s) URL")
+        if (command is None) == (url is None):
+            raise s.error("command", "give either `command` (stdio) or `url` (streamable HTTP)")
+        if url is not None and not url.startswith(("http://", "https://")):
+            raise s.error("url", f"expected an http:// or https:// URL, got {url!r}")
+
+        def env_table(v: Any) -> tuple[tuple[str, str], ...]:
+            if not isinstance(v, dict) or not all(isinstance(x, str) for x in v.values()):
+                raise TypeError
+            return tuple(sorted(v.items()))
+
+        no_args: tuple[str, ...] = ()
+        args = s.get("args", no_args, _args, "a list of strings")
+        servers.append(
+            MCPServer(
+                name=name,
+                command=command,
+                args=tuple(os.path.expanduser(a) for a in args),
+                env=s.get("env", (), env_table, "a table of strings"),
+                url=url,
+                timeout=s.get("timeout", timedelta(seconds=30), duration, 'a duration like "30s"'),
+            )
+        )
+        s.finish()
+    return MCPConfig(tuple(servers))
 
 
 LOOPBACK = ("127.0.0.1", "::1", "localhost")

@@ -89,6 +89,8 @@ from localhb.format.model import Task
 if TYPE_CHECKING:
     import openai
 
+    from localhb.agent.mcp import MCPHub
+
 REPEAT_LIMIT = 3
 # The opening of a text reply that declines the task (named as a refusal, not as text).
 _REFUSAL = re.compile(
@@ -653,6 +655,7 @@ def run_task(
     heartbeat_file: Path | None = None,
     scheduler: Scheduler | None = None,
     guard: SpendGuard | None = None,
+    mcp: MCPHub | None = None,
 ) -> TaskResult:
     """Carry out `task` now, with every tool, until `complete_task` or a bound.
 
@@ -663,7 +666,7 @@ def run_task(
     `guard` ends the run `partial` once it names a crossed spend cap.
     """
     run, end = _conduct(
-        task, config, False, client, on_event, clock, env, heartbeat_file, scheduler, guard
+        task, config, False, client, on_event, clock, env, heartbeat_file, scheduler, guard, mcp
     )
     result = _task_result(run, end)
     run.emit(EventKind.FINISH, outcome=result.status.value, text=result.summary)
@@ -681,6 +684,7 @@ def _conduct(
     heartbeat_file: Path | None,
     scheduler: Scheduler | None = None,
     guard: SpendGuard | None = None,
+    mcp: MCPHub | None = None,
 ) -> tuple[_Run, _End]:
     """One loop: a task with every tool, or a condition check with read-only ones."""
     env = os.environ if env is None else env
@@ -707,6 +711,8 @@ def _conduct(
             guard=guard,
         )
         run.open(system)
+        if not condition and mcp is not None:
+            _add_mcp_tools(run, mcp, offered_mcp(task, config))
         if condition:
             end = run.loop("report_condition", min(CHECK_MAX_STEPS, config.agent.max_steps))
         else:
@@ -715,6 +721,43 @@ def _conduct(
         if own:
             client.close()
     return run, end
+
+
+def offered_mcp(task: Task, config: Config) -> tuple[str, ...]:
+    """The MCP servers (`time`) and single tools (`git__git_status`) a task is offered:
+    those its `- Tools:` line names, else every configured server."""
+    names = tuple(s.name for s in config.mcp.servers)
+    if task.tools is None:
+        return names
+    return tuple(w for w in task.tools if w.partition("__")[0] in names)
+
+
+def _add_mcp_tools(run: _Run, mcp: MCPHub, names: Sequence[str]) -> None:
+    """Start (on first use in the cycle) and offer the named servers' tools; a server
+    that cannot start is a line in the trace and a note to the model."""
+    if not names:
+        return
+    started = run.clock.monotonic()
+    tools, problems = mcp.tools(names, run.time_left)
+    seconds = run.clock.monotonic() - started
+    base = run.toolbox.tools
+    run.toolbox = Toolbox((*base[:-1], *tools, base[-1]))  # complete_task stays last
+    for problem in problems:
+        run.errors.append(problem)
+        run.emit(EventKind.TOOL, tool="mcp", text="start", outcome="error", detail=problem)
+    if tools:
+        servers = list(dict.fromkeys(t.name.partition("__")[0] for t in tools))
+        run.emit(
+            EventKind.TOOL,
+            tool="mcp",
+            text="start " + ", ".join(servers),
+            outcome="ok",
+            detail=f"{len(tools)} tool(s)",
+            seconds=seconds,
+        )
+    if problems:
+        note = "Note: " + "; ".join(problems) + ". Its tools cannot be used in this run."
+        run.messages.append({"role": "user", "content": run.redact(note)})
 
 
 def offered_families(task: Task, config: Config) -> tuple[str, ...]:

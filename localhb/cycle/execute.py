@@ -78,6 +78,7 @@ class LLMAgent:
     on_event: TraceSink | None = None
     heartbeat_file: Path | None = None
     scheduling: bool = False
+    mcp: Any = None  # localhb.agent.mcp.MCPHub: the cycle's MCP servers, started on first use
 
     @classmethod
     def connect(
@@ -99,12 +100,20 @@ class LLMAgent:
         from localhb.agent.prompting import system_prompt
 
         client: Any = None
+        hub: Any = None
         if model:
             system_prompt(config.llm, source=config.path)
             client = agent.connect(config.llm, os.environ if env is None else env)
-        return cls(config, client, clock, env, on_event, heartbeat_file, scheduling)
+            if config.mcp.servers:
+                from localhb.agent.mcp import MCPHub  # nothing starts until a task uses it
+
+                hub = MCPHub(config.mcp.servers, cwd=str(config.agent.workspace))
+        return cls(config, client, clock, env, on_event, heartbeat_file, scheduling, hub)
 
     def close(self) -> None:
+        """Close the client and stop every MCP server this agent started."""
+        if self.mcp is not None:
+            self.mcp.close()
         if self.client is not None:
             self.client.close()
 
@@ -135,7 +144,7 @@ class LLMAgent:
             now = self.clock.now if self.clock is not None else utc_now
             scheduler = scheduler_for(self.config, task, now)
         return agent.run_task(
-            task, self.config, scheduler=scheduler, guard=guard, **self._options()
+            task, self.config, scheduler=scheduler, guard=guard, mcp=self.mcp, **self._options()
         )
 
     def evaluate_check(self, task: Task, previous: str | None) -> CheckVerdict:

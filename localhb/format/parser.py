@@ -8,6 +8,7 @@ and anything inside code, HTML comments or quotes, is kept and never run.
 
 from __future__ import annotations
 
+import difflib
 import gc
 import re
 import unicodedata
@@ -589,12 +590,23 @@ class _Builder:
             f = by_key["tools"]
             words = [w.strip(" `*_.").lower() for w in re.split(r"[,;\s]+", f.value)]
             words = [w for w in words if w and w not in ("and", "none")]
-            unknown = [w for w in words if w not in TOOL_FAMILIES]
+            # Other words name MCP servers (`time`) or single MCP tools (`git__git_log`);
+            # the config says which exist. A near-miss of a family is still a typo.
+            unknown = [
+                w
+                for w in words
+                if w not in TOOL_FAMILIES
+                and (
+                    not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", w)
+                    or ("__" not in w and difflib.get_close_matches(w, TOOL_FAMILIES, n=1))
+                )
+            ]
             if unknown:
                 bad(
                     f,
                     f"Tools: {unknown[0]!r} is not a tool family",
-                    f"write some of: {', '.join(TOOL_FAMILIES)} (complete_task is always there)",
+                    f"write some of: {', '.join(TOOL_FAMILIES)}, or MCP server names "
+                    "(complete_task is always there)",
                 )
             else:
                 tools = tuple(dict.fromkeys(words))

@@ -56,6 +56,7 @@ class Tool:
     description: str
     parameters: Schema
     run: Handler | None = None
+    checked: bool = True  # False: the arguments go as sent (an MCP server checks its own)
 
     def schema(self) -> dict[str, Any]:
         """The tool as the chat completions API expects it, compact: every token is paid for.

@@ -102,7 +102,9 @@ class Toolbox:
         return replace(outcome, repaired=repaired) if repaired else outcome
 
     def _run(self, tool: Tool, name: str, args: dict[str, Any], ctx: ToolContext) -> Outcome:
-        checked, problems = check_arguments(tool.parameters, args)
+        checked, problems = (
+            check_arguments(tool.parameters, args) if tool.checked else (dict(args), [])
+        )
         if problems:
             expected = json.dumps(tool.parameters.get("properties", {}), separators=(",", ":"))
             return Outcome(

@@ -1,0 +1,206 @@
+"""MCP tool servers through the official SDK, against real servers from PyPI over stdio."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from localhb.cli import main
+from localhb.config import config_from_mapping
+from localhb.core.errors import ConfigError
+from tests.scripted_llm import ScriptedLLM
+from tests.test_commands import set_config
+from tests.test_heartbeat import Run, hb_file, make_home, run, server
+
+__all__ = ["run", "server"]  # fixtures
+
+BIN = Path(sys.executable).parent
+TIME = BIN / "mcp-server-time"
+GIT = BIN / "mcp-server-git"
+pytestmark = pytest.mark.skipif(
+    not (TIME.exists() and GIT.exists()), reason="mcp-server-time/-git not installed (test extra)"
+)
+
+TASK = "## Pending\n### Report\n- Description: say what time it is and the last commit\n"
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """A temporary git repository with one commit."""
+    path = tmp_path / "repo"
+    path.mkdir()
+    git = ["git", "-C", str(path), "-c", "user.email=t@example.com", "-c", "user.name=T"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    (path / "README.md").write_text("hello\n")
+    subprocess.run([*git, "add", "README.md"], check=True)
+    subprocess.run([*git, "commit", "-qm", "the very first commit"], check=True)
+    return path
+
+
+def servers(repo: Path, marker: Path | None = None, **extra: dict[str, Any]) -> dict[str, Any]:
+    """[[mcp.servers]] for mcp-server-time and mcp-server-git (touching `marker` on start)."""
+    time_cmd: dict[str, Any] = {"command": str(TIME), "args": ["--local-timezone", "UTC"]}
+    if marker is not None:
+        time_cmd = {"command": "sh", "args": ["-c", f'touch "{marker}"; exec "{TIME}"']}
+    entries = [
+        {"name": "time", **time_cmd},
+        {"name": "git", "command": str(GIT), "args": ["--repository", str(repo)]},
+    ]
+    entries += [{"name": name, **spec} for name, spec in extra.items()]
+    return {"servers": entries}
+
+
+def alive(fragment: str) -> list[str]:
+    """Command lines of live processes that contain `fragment` (Linux /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if fragment in cmd and state not in ("Z", "X"):
+            found.append(cmd)
+    return found
+
+
+def tool_results(server: ScriptedLLM, request: int) -> list[str]:
+    return [m["content"] for m in server.requests[request].messages if m["role"] == "tool"]
+
+
+def test_agent_calls_real_time_and_git_servers(
+    tmp_path: Path, server: ScriptedLLM, run: Run, repo: Path
+) -> None:
+    """Tools appear as <server>__<tool> with their schemas; results come back as untrusted data."""
+    home = make_home(tmp_path, server, TASK)
+    set_config(home, mcp=servers(repo))
+    server.call("time__get_current_time", {"timezone": "Europe/Berlin"})
+    server.call("git__git_log", {"repo_path": str(repo), "max_count": 1})
+    server.complete("ok", "reported")
+    code, out, err = run(home, "--now", "2024-01-15 10:00")
+    assert (code, out) == (0, "report: ok - reported\n"), err
+    offered = {t["function"]["name"]: t["function"] for t in server.requests[0].body["tools"]}
+    assert {"time__get_current_time", "time__convert_time", "git__git_log"} <= set(offered)
+    assert "timezone" in offered["time__get_current_time"]["parameters"]["properties"]
+    (time_result,) = tool_results(server, 1)
+    assert "Europe/Berlin" in time_result and '"datetime"' in time_result
+    assert time_result.startswith("<tool_output") and "untrusted" in time_result.lower()
+    git_result = tool_results(server, 2)[1]
+    assert "the very first commit" in git_result
+    assert alive(str(repo)) == []  # stopped with the cycle
+
+
+def test_servers_start_on_first_use_only(
+    tmp_path: Path, server: ScriptedLLM, run: Run, repo: Path
+) -> None:
+    """An idle cycle and a cycle of Run: tasks start no server; a model task does."""
+    marker = tmp_path / "time-started"
+    text = "## Pending\n### Later\n- Due: 2099-01-01 10:00\n- Description: x\n"
+    home = make_home(tmp_path, server, text)
+    set_config(home, mcp=servers(repo, marker))
+    assert run(home, "--now", "2024-01-15 10:00")[1] == "HEARTBEAT_OK\n"
+    hb_file(home).write_text("## Pending\n### Tick\n- Recurring: every 1h\n- Run: echo tick\n")
+    assert run(home, "--now", "2024-01-15 10:00")[1] == "tick: ok - tick\n"
+    assert not marker.exists()
+    assert server.requests == []
+    hb_file(home).write_text(TASK)
+    server.complete("ok", "done")
+    assert run(home, "--now", "2024-01-15 11:00")[1] == "report: ok - done\n"
+    assert marker.exists()
+
+
+def test_tools_line_picks_servers_and_single_tools(
+    tmp_path: Path, server: ScriptedLLM, run: Run, repo: Path
+) -> None:
+    """`- Tools:` names families, servers (`time`) and single tools (`git__git_status`)."""
+    text = TASK + "- Tools: files, time, git__git_status\n"
+    home = make_home(tmp_path, server, text)
+    set_config(home, mcp=servers(repo))
+    server.complete("ok", "done")
+    assert run(home, "--now", "2024-01-15 10:00")[0] == 0
+    names = {t["function"]["name"] for t in server.requests[0].body["tools"]}
+    assert {"time__get_current_time", "time__convert_time", "git__git_status"} <= names
+    assert "git__git_log" not in names and "run_command" not in names and "read_file" in names
+
+
+def test_server_that_exits_at_once_is_told_to_the_model(
+    tmp_path: Path, server: ScriptedLLM, capsys: pytest.CaptureFixture[str], repo: Path
+) -> None:
+    """A server that exits at once: a trace line and a note to the model; the run goes on."""
+    home = make_home(tmp_path, server, TASK)
+    set_config(home, mcp=servers(repo, dead={"command": "false"}))
+    server.call("dead__anything", {}).complete("ok", "coped")
+    assert main(["--home", str(home), "run", "report"]) == 0
+    out = capsys.readouterr().out
+    assert "mcp(start) -> ERROR: MCP server 'dead' is unavailable: exited" in out
+    assert "mcp(start time, git) -> ok" in out
+    sent = json.dumps(server.requests[0].messages)
+    assert "MCP server 'dead' is unavailable" in sent
+    assert "there is no tool 'dead__anything'" in tool_results(server, 1)[0]
+
+
+def test_server_that_hangs_is_bounded_and_killed(
+    tmp_path: Path, server: ScriptedLLM, run: Run, repo: Path
+) -> None:
+    """A server that never answers is given up after its timeout and its process is killed."""
+    home = make_home(tmp_path, server, TASK)
+    hang = {"command": "sleep", "args": [str(6000 + os.getpid() % 1000)], "timeout": "1s"}
+    set_config(home, mcp=servers(repo, hang=hang))
+    server.complete("ok", "fine")
+    code, out, _ = run(home, "--now", "2024-01-15 10:00")
+    assert (code, out) == (0, "report: ok - fine\n")
+    assert "did not start within 1s" in json.dumps(server.requests[0].messages)
+    assert alive(f"sleep {6000 + os.getpid() % 1000}") == []
+
+
+def test_mcp_list_shows_servers_and_tools(
+    tmp_path: Path, server: ScriptedLLM, capsys: pytest.CaptureFixture[str], repo: Path
+) -> None:
+    """`localhb mcp list` tells whether each server starts and its tools; exit 1 if one fails."""
+    home = make_home(tmp_path, server, TASK)
+    set_config(home, mcp=servers(repo))
+    assert main(["--home", str(home), "mcp", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "time (stdio: " in out and "): starts" in out and "  time__get_current_time  " in out
+    assert "  git__git_log  " in out
+    set_config(home, mcp=servers(repo, dead={"command": str(tmp_path / "missing")}))
+    assert main(["--home", str(home), "mcp", "list", "--json"]) == 1
+    rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows["time"]["ok"] and not rows["dead"]["ok"]
+    assert rows["dead"]["error"].startswith("cannot start")
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ({"name": "x"}, "give either `command`"),
+        ({"name": "x", "command": "a", "url": "http://h/mcp"}, "give either `command`"),
+        ({"name": "a b", "command": "a"}, "expected a short name"),
+        ({"name": "x", "url": "ftp://h"}, "http:// or https://"),
+        ({"name": "x", "command": "a", "argz": []}, "unknown key"),
+    ],
+)
+def test_bad_server_entries_name_the_key(
+    tmp_path: Path, entry: dict[str, Any], message: str
+) -> None:
+    """A malformed [[mcp.servers]] entry is a config error naming where."""
+    with pytest.raises(ConfigError, match=message) as exc:
+        config_from_mapping({"mcp": {"servers": [entry]}}, home=tmp_path)
+    assert "[mcp.servers[0]]" in str(exc.value)
+
+
+def test_duplicate_server_names_are_refused(tmp_path: Path) -> None:
+    """Two servers with one name would make `<server>__<tool>` ambiguous: an error."""
+    with pytest.raises(ConfigError, match="another server"):
+        config_from_mapping(
+            {"mcp": {"servers": [{"name": "t", "command": "a"}, {"name": "t", "command": "b"}]}},
+            home=tmp_path,
+        )

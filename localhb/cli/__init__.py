@@ -77,31 +77,15 @@ def _add_module_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
         completion,
         daemon_cmd,
         health_cmd,
-<<<<<<< HEAD
-        notify_cmd,
-=======
         mcp_cmd,
->>>>>>> 7551a2b (MCP tool servers through the official SDK: <server>__<tool> tools, started on first use per cycle, bounded failures, localhb mcp list)
+        notify_cmd,
         run_cmd,
         runs_cmd,
         usage_cmd,
     )
 
-<<<<<<< HEAD
     modules = (add_cmd, run_cmd, daemon_cmd, runs_cmd, health_cmd, usage_cmd, completion)
-    for module in (*modules, notify_cmd):
-=======
-    for module in (
-        add_cmd,
-        run_cmd,
-        daemon_cmd,
-        runs_cmd,
-        health_cmd,
-        usage_cmd,
-        mcp_cmd,
-        completion,
-    ):
->>>>>>> 7551a2b (MCP tool servers through the official SDK: <server>__<tool> tools, started on first use per cycle, bounded failures, localhb mcp list)
+    for module in (*modules, notify_cmd, mcp_cmd):
         module.add_parser(sub)
 
 

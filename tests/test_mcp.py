@@ -204,3 +204,15 @@ def test_duplicate_server_names_are_refused(tmp_path: Path) -> None:
             {"mcp": {"servers": [{"name": "t", "command": "a"}, {"name": "t", "command": "b"}]}},
             home=tmp_path,
         )
+
+
+def test_tools_line_knows_only_configured_servers() -> None:
+    """`- Tools:` accepts configured MCP server names; any other word is a line error."""
+    from localhb.format.parser import parse
+
+    text = "## Pending\n### T\n- Tools: files, time, git__git_log\n"
+    assert not parse(text, tool_names=["time", "git"]).errors
+    doc = parse(text, tool_names=["time"])
+    assert (
+        doc.errors and "'git__git_log' is not a tool family or MCP server" in doc.errors[0].message
+    )

@@ -182,7 +182,10 @@ def add_task(
 def _parse(text: str, config: Config) -> Document:
     hb = config.heartbeat
     return parse(
-        text, pending_sections=hb.pending_sections, completed_sections=hb.completed_sections
+        text,
+        pending_sections=hb.pending_sections,
+        completed_sections=hb.completed_sections,
+        tool_names=[s.name for s in config.mcp.servers],
     )
 
 

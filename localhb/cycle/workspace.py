@@ -92,5 +92,8 @@ class Workspace:
 def _parse(config: Config, text: str) -> Document:
     hb = config.heartbeat
     return parse(
-        text, pending_sections=hb.pending_sections, completed_sections=hb.completed_sections
+        text,
+        pending_sections=hb.pending_sections,
+        completed_sections=hb.completed_sections,
+        tool_names=[s.name for s in config.mcp.servers],
     )

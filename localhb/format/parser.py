@@ -8,7 +8,6 @@ and anything inside code, HTML comments or quotes, is kept and never run.
 
 from __future__ import annotations
 
-import difflib
 import gc
 import re
 import unicodedata
@@ -219,12 +218,17 @@ def parse(
     *,
     pending_sections: Iterable[str] = DEFAULT_PENDING_SECTIONS,
     completed_sections: Iterable[str] = DEFAULT_COMPLETED_SECTIONS,
+    tool_names: Iterable[str] = (),
 ) -> Document:
-    """Read a HEARTBEAT.md text. Problems become diagnostics, never exceptions."""
+    """Read a HEARTBEAT.md text. Problems become diagnostics, never exceptions.
+
+    `tool_names` are the MCP servers `- Tools:` may name besides the families
+    (`time`, or one tool of it: `time__get_current_time`)."""
     pending = tuple(" ".join(s.lower().split()) for s in pending_sections)
     completed = tuple(" ".join(s.lower().split()) for s in completed_sections)
     lines = split_lines(text)
     builder = _Builder(lines, pending, completed)
+    builder.tool_names = frozenset(tool_names)
     # Parsing allocates many small objects and no garbage worth collecting;
     # pausing the cyclic collector keeps time linear in the file's size.
     collecting = gc.isenabled()
@@ -252,6 +256,7 @@ class _Builder:
         self.tasks: list[Task] = []
         self.sections: list[SectionInfo] = []
         self.diags: list[Diagnostic] = []
+        self.tool_names: frozenset[str] = frozenset()
 
     # -- diagnostics -------------------------------------------------------
     def diag(self, line0: int, severity: Severity, message: str, hint: str = "") -> None:
@@ -590,23 +595,20 @@ class _Builder:
             f = by_key["tools"]
             words = [w.strip(" `*_.").lower() for w in re.split(r"[,;\s]+", f.value)]
             words = [w for w in words if w and w not in ("and", "none")]
-            # Other words name MCP servers (`time`) or single MCP tools (`git__git_log`);
-            # the config says which exist. A near-miss of a family is still a typo.
+            # Other words name MCP servers (`time`) or single MCP tools (`git__git_log`).
             unknown = [
                 w
                 for w in words
-                if w not in TOOL_FAMILIES
-                and (
-                    not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", w)
-                    or ("__" not in w and difflib.get_close_matches(w, TOOL_FAMILIES, n=1))
-                )
+                if w not in TOOL_FAMILIES and w.partition("__")[0] not in self.tool_names
             ]
             if unknown:
                 bad(
                     f,
-                    f"Tools: {unknown[0]!r} is not a tool family",
-                    f"write some of: {', '.join(TOOL_FAMILIES)}, or MCP server names "
-                    "(complete_task is always there)",
+                    f"Tools: {unknown[0]!r} is not a tool family"
+                    + (" or MCP server" if self.tool_names else ""),
+                    f"write some of: {', '.join(TOOL_FAMILIES)}"
+                    + (f", {', '.join(sorted(self.tool_names))}" if self.tool_names else "")
+                    + " (complete_task is always there; MCP servers come from [[mcp.servers]])",
                 )
             else:
                 tools = tuple(dict.fromkeys(words))

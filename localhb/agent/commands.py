@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -216,12 +216,17 @@ def evaluate_check(
     env: Mapping[str, str] | None = None,
     previous: str | None = None,
     on_event: TraceSink | None = None,
+    new_failures: Callable[[], int] | None = None,
 ) -> CheckVerdict:
-    """Evaluate `task.check`; never raises. `previous` is the last file fingerprint."""
+    """Evaluate `task.check`; never raises. `previous` is the last file fingerprint;
+    `new_failures` counts the ledger's failures since the task's last run."""
     spec = task.check
     assert spec is not None
     try:
-        verdict = _evaluate(spec, config, env, previous)
+        if spec.kind is CheckKind.NEW_FAILURES:
+            verdict = _new_failures(new_failures)
+        else:
+            verdict = _evaluate(spec, config, env, previous)
     except ToolError as exc:
         verdict = CheckVerdict(False, "", error=str(exc))
     except Exception as exc:  # a check that fails is an error result, never a crash
@@ -256,6 +261,15 @@ def _evaluate(
     if spec.kind in (CheckKind.HTTP_STATUS, CheckKind.HTTP_CONTAINS):
         return _http(spec, config)
     return _file(spec, config, previous)
+
+
+def _new_failures(count: Callable[[], int] | None) -> CheckVerdict:
+    if count is None:
+        return CheckVerdict(False, "", error="the ledger is not available to this check")
+    n = count()
+    if n == 0:
+        return CheckVerdict(False, "no new failures since the last run")
+    return CheckVerdict(True, f"{n} failed run(s) since the last run")
 
 
 def _command(command: str, config: Config, env: Mapping[str, str] | None) -> CheckVerdict:

@@ -79,13 +79,14 @@ def _add_module_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
         health_cmd,
         mcp_cmd,
         notify_cmd,
+        routines_cmd,
         run_cmd,
         runs_cmd,
         usage_cmd,
     )
 
     modules = (add_cmd, run_cmd, daemon_cmd, runs_cmd, health_cmd, usage_cmd, completion)
-    for module in (*modules, notify_cmd, mcp_cmd):
+    for module in (*modules, notify_cmd, mcp_cmd, routines_cmd):
         module.add_parser(sub)
 
 

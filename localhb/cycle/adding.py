@@ -179,6 +179,11 @@ def add_task(
     raise AddRefused(f"{target} kept changing while the task was being added; try again")
 
 
+def read_document(config: Config, path: Path | None = None) -> Document:
+    """The file at `path` (default `[heartbeat] file`), parsed with the configured sections."""
+    return _parse(read_heartbeat(path or config.heartbeat.file).text, config)
+
+
 def _parse(text: str, config: Config) -> Document:
     hb = config.heartbeat
     return parse(

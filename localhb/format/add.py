@@ -31,13 +31,15 @@ class NewTask:
     priority: str | None = None
     notify: str | None = None
     added_by: str | None = None
+    extra: tuple[tuple[str, str], ...] = ()  # more `- Key: value` lines, after Condition
 
     def fields(self) -> list[tuple[str, str]]:
-        pairs = [
+        pairs: list[tuple[str, str | None]] = [
             ("Priority", self.priority),
             ("Due", self.due),
             ("Recurring", self.recurring),
             ("Condition", self.condition),
+            *self.extra,
             ("Description", self.description),
             ("Notify", self.notify),
             ("Added by", self.added_by),

@@ -7,6 +7,9 @@
     Check: file <path> changed         met when its size/mtime/content hash differ
                                        from the last check (the first check only
                                        records it)
+    Check: new failures                met when the ledger has a failed run (or a
+                                       failed tool call) of another task since this
+                                       task's last run (the audit routine's gate)
 
 `localhb.agent.checks` evaluates them.
 """
@@ -24,6 +27,7 @@ class CheckKind(StrEnum):
     HTTP_CONTAINS = "http-contains"
     FILE_EXISTS = "file-exists"
     FILE_CHANGED = "file-changed"
+    NEW_FAILURES = "new-failures"
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +47,8 @@ class CheckSpec:
             return f"GET {self.target} contains {self.expect!r}"
         if self.kind is CheckKind.FILE_EXISTS:
             return f"file {self.target} exists"
+        if self.kind is CheckKind.NEW_FAILURES:
+            return "new failures in the ledger since the last run"
         return f"file {self.target} changed"
 
 
@@ -51,6 +57,7 @@ class CheckSyntaxError(ValueError):
 
 
 _GET = re.compile(r"^GET\s+(?P<url>\S+)\s+(?P<op>is|contains)\s+(?P<arg>.+?)\s*$", re.IGNORECASE)
+_NEW_FAILURES = re.compile(r"^new failures(?: since (?:the )?last run)?$", re.IGNORECASE)
 _FILE = re.compile(r"^file\s+(?P<path>.+?)\s+(?P<op>exists|changed)\s*$", re.IGNORECASE)
 
 
@@ -61,6 +68,8 @@ def parse_check(value: str) -> CheckSpec:
         text = text[1:-1].strip()
     if not text:
         raise CheckSyntaxError("Check: is empty")
+    if _NEW_FAILURES.match(text):
+        return CheckSpec(CheckKind.NEW_FAILURES, "ledger")
     head = text.split(None, 1)[0]
     if head == "GET" or (head.lower() == "get" and "://" in text):
         m = _GET.match(text)

@@ -24,7 +24,12 @@ def _task_words(task: Task) -> str:
     words = f"{task.kind.value} task {task.id!r} ({form}): {task.schedule_text}"
     if task.run is not None:
         words += f", runs `{task.run}`"
-    words += ", uses the model (tokens)" if task.uses_model else ", never uses the model (0 tokens)"
+    if not task.uses_model:
+        words += ", never uses the model (0 tokens)"
+    elif task.check is not None:
+        words += ", checks in code first (0 tokens), then uses the model (tokens) when met"
+    else:
+        words += ", uses the model (tokens)"
     if task.priority.value != "medium":
         words += f", priority {task.priority.value}"
     if task.checked:

@@ -168,9 +168,7 @@ def history_report(
     q = query.bounded()
     since = now - q.window
     recent = [
-        r
-        for r in rows
-        if r.started_at >= since and (q.task_id is None or r.task_id == q.task_id)
+        r for r in rows if r.started_at >= since and (q.task_id is None or r.task_id == q.task_id)
     ]
     recent.sort(key=lambda r: r.started_at, reverse=True)
     shown = [r for r in recent if _is_failure(r)] if q.failures_only else recent

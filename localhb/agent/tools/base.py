@@ -30,6 +30,15 @@ class Scheduler(Protocol):
     def __call__(self, args: Mapping[str, Any]) -> str: ...
 
 
+class HistoryReader(Protocol):
+    """Answers `run_history` from the store: bounded, redacted JSON text.
+
+    `query` holds `hours`, `limit`, `task` (or None) and `failures_only`.
+    """
+
+    def __call__(self, query: Mapping[str, Any]) -> str: ...
+
+
 @dataclass(frozen=True, slots=True)
 class ToolContext:
     """What a handler may use: the roots, the limits and the task's clock."""
@@ -42,6 +51,8 @@ class ToolContext:
     now: Callable[[], datetime]
     time_left: Callable[[], float]
     scheduler: Scheduler | None = None
+    history: HistoryReader | None = None  # run_history's view of the ledger
+    redact: Callable[[str], str] = str  # what the run masks secrets with (memory_rewrite)
     hidden: tuple[Path, ...] = ()  # never visible to sandboxed commands (home, key file)
 
 

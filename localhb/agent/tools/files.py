@@ -43,7 +43,7 @@ def write_file(ctx: ToolContext, args: Mapping[str, Any]) -> str:
     path.parent.mkdir(parents=True, exist_ok=True)
     existed = path.exists()
     data = content.encode("utf-8")
-    _replace_atomically(path, data)
+    replace_atomically(path, data)
     verb = "replaced" if existed else "created"
     return f"{verb} {ctx.paths.show(path)} ({len(data):,} bytes)"
 
@@ -78,7 +78,7 @@ def edit_file(ctx: ToolContext, args: Mapping[str, Any]) -> str:
             "surrounding text so it matches exactly once",
             tool="edit_file",
         )
-    _replace_atomically(path, text.replace(old, new, 1).encode("utf-8"))
+    replace_atomically(path, text.replace(old, new, 1).encode("utf-8"))
     line = text[: text.index(old)].count("\n") + 1
     return f"edited {ctx.paths.show(path)} at line {line}"
 
@@ -106,7 +106,7 @@ def list_dir(ctx: ToolContext, args: Mapping[str, Any]) -> str:
     return "\n".join([head, *lines])
 
 
-def _replace_atomically(path: os.PathLike[str], data: bytes) -> None:
+def replace_atomically(path: os.PathLike[str], data: bytes) -> None:
     """Write to a sibling temporary file, then rename: readers never see half a file."""
     tmp = f"{os.fspath(path)}.localhb-tmp-{os.getpid()}"
     try:

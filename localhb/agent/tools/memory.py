@@ -34,6 +34,9 @@ MAX_CHUNK_LINES = 6
 MAX_SNIPPET_CHARS = 300
 MAX_QUERY_TERMS = 32
 MAX_ENTRY_CHARS = 8000
+MAX_FACTS_CHARS = 16000  # MEMORY.md as memory_rewrite writes it: short by design
+FACTS = "MEMORY.md"
+BACKUPS = "memory/backups"
 _WORD = re.compile(r"\w+")
 _STOP_WORDS = (
     "a an and are as at be but by do for from has have if in is it its of on or so "
@@ -96,13 +99,35 @@ def terms(query: str) -> list[str]:
     return list(seen)[:MAX_QUERY_TERMS]
 
 
-def search(paths: PathPolicy, query: str, limit: int, *, use_fts: bool = True) -> list[Snippet]:
-    """The `limit` chunks of memory most relevant to `query`, best first."""
+def search(
+    paths: PathPolicy,
+    query: str,
+    limit: int,
+    *,
+    use_fts: bool = True,
+    facts_first: bool = False,
+) -> list[Snippet]:
+    """The `limit` chunks of memory most relevant to `query`, best first.
+
+    With `facts_first`, matches in MEMORY.md (the distilled facts) come before
+    any from the daily logs, which only fill the places left.
+    """
+    if facts_first:
+        facts = [p for p in memory_files(paths) if p.name == FACTS and p.parent == paths.workspace]
+        first = _search_in(paths, facts, query, limit, use_fts)
+        rest = [p for p in memory_files(paths) if p not in facts]
+        return first + _search_in(paths, rest, query, limit - len(first), use_fts)
+    return _search_in(paths, memory_files(paths), query, limit, use_fts)
+
+
+def _search_in(
+    paths: PathPolicy, files: list[Path], query: str, limit: int, use_fts: bool
+) -> list[Snippet]:
     words = terms(query)
     if not words or limit <= 0:
         return []
     rows: list[tuple[str, int, str]] = []
-    for path in memory_files(paths):
+    for path in files:
         text = path.read_text(encoding="utf-8", errors="replace")
         shown = paths.show(path)
         rows.extend((shown, line, chunk) for line, chunk in chunks(text))
@@ -241,6 +266,45 @@ def _append_tool(ctx: ToolContext, args: Mapping[str, Any]) -> str:
     return f"appended to {ctx.paths.show(path)}"
 
 
+def rewrite_facts(paths: PathPolicy, text: str, when: datetime) -> tuple[Path, Path | None]:
+    """Replace MEMORY.md with `text`, first copying the old one to a dated backup
+    under memory/backups/ (never overwritten: a second rewrite in the same minute
+    gets a numbered name). Returns (MEMORY.md, the backup or None when there was
+    no MEMORY.md). The daily logs are never touched."""
+    from localhb.agent.tools.files import replace_atomically
+
+    target = paths.writable(FACTS, tool="memory_rewrite")
+    backup = None
+    if target.exists():
+        folder = paths.writable(BACKUPS, tool="memory_rewrite")
+        folder.mkdir(parents=True, exist_ok=True)
+        stem = f"MEMORY-{when:%Y-%m-%d-%H%M}"
+        backup = folder / f"{stem}.md"
+        n = 1
+        while backup.exists():
+            n += 1
+            backup = folder / f"{stem}-{n}.md"
+        backup.write_bytes(target.read_bytes())
+    replace_atomically(target, text.encode("utf-8"))
+    return target, backup
+
+
+def _rewrite_tool(ctx: ToolContext, args: Mapping[str, Any]) -> str:
+    text = ctx.redact(str(args["text"])).strip()
+    if not text:
+        raise ToolError("text is empty; MEMORY.md is left as it is", tool="memory_rewrite")
+    if len(text) > MAX_FACTS_CHARS:
+        raise ToolError(
+            f"text is {len(text):,} characters; the facts must fit in {MAX_FACTS_CHARS:,}: "
+            "keep only what later runs need",
+            tool="memory_rewrite",
+        )
+    when = ctx.now().astimezone(ctx.tz)
+    target, backup = rewrite_facts(ctx.paths, text + "\n", when)
+    kept = f"; the old one is kept as {ctx.paths.show(backup)}" if backup else ""
+    return f"rewrote {ctx.paths.show(target)} ({len(text):,} characters){kept}"
+
+
 MEMORY_SEARCH = Tool(
     "memory_search",
     "Search memory (MEMORY.md, memory/*.md) for keywords.",
@@ -256,4 +320,11 @@ MEMORY_APPEND = Tool(
     "Note a fact for later runs in today's memory file.",
     obj(("text",), text={"type": "string"}),
     _append_tool,
+)
+MEMORY_REWRITE = Tool(
+    "memory_rewrite",
+    "Replace MEMORY.md with a distilled set of facts (markdown). The old file is kept "
+    "as a dated backup; the daily logs are never changed. Secrets are masked.",
+    obj(("text",), text={"type": "string", "description": "The whole new MEMORY.md."}),
+    _rewrite_tool,
 )

@@ -22,6 +22,7 @@ from localhb.core.errors import ConfigError
 from localhb.format.model import (
     DEFAULT_COMPLETED_SECTIONS,
     DEFAULT_PENDING_SECTIONS,
+    DEFAULT_TOOL_FAMILIES,
     TOOL_FAMILIES,
 )
 from localhb.timing.schedule import ActiveHours, parse_active_hours
@@ -117,7 +118,7 @@ class AgentConfig:
     task_timeout: timedelta
     max_tokens_per_task: int
     memory_snippets: int
-    tools: tuple[str, ...] = TOOL_FAMILIES
+    tools: tuple[str, ...] = DEFAULT_TOOL_FAMILIES
 
 
 @dataclass(frozen=True, slots=True)
@@ -605,7 +606,10 @@ def _build(data: dict[str, Any], *, home: Path, source: Path | None) -> Config:
         max_tokens_per_task=budget.per_task_tokens,
         memory_snippets=ag.get("memory_snippets", 3, _int_at_least(0), "a whole number >= 0"),
         tools=ag.get(
-            "tools", TOOL_FAMILIES, tool_families, "a list of tool families (files, shell, ...)"
+            "tools",
+            DEFAULT_TOOL_FAMILIES,
+            tool_families,
+            "a list of tool families (files, shell, ...)",
         ),
     )
     ag.finish()

@@ -56,7 +56,7 @@ from localhb.agent.tools import (
     check_toolbox,
     task_toolbox,
 )
-from localhb.agent.tools.base import Scheduler, short
+from localhb.agent.tools.base import HistoryReader, Scheduler, short
 from localhb.agent.tools.memory import search
 from localhb.agent.tools.shell import command_env
 from localhb.agent.wire import (
@@ -319,6 +319,7 @@ class _Run:
         heartbeat_file: Path | None,
         scheduler: Scheduler | None = None,
         guard: SpendGuard | None = None,
+        history: HistoryReader | None = None,
     ) -> None:
         self.task, self.config, self.client, self.toolbox = task, config, client, toolbox
         self.guard = guard
@@ -354,6 +355,8 @@ class _Run:
             now=clock.now,
             time_left=self.time_left,
             scheduler=scheduler,
+            history=history,
+            redact=self.redact,
             hidden=tuple(hidden),
         )
         self.messages: list[dict[str, Any]] = []
@@ -382,7 +385,7 @@ class _Run:
         limit = self.config.agent.memory_snippets
         query = f"{self.task.title}\n{self.task.text}"
         try:
-            snippets = search(self.paths, query, limit) if limit else []
+            snippets = search(self.paths, query, limit, facts_first=True) if limit else []
         except OSError as exc:  # unreadable memory costs the context, not the run
             snippets = []
             self.errors.append(f"memory not searched: {exc}")
@@ -656,6 +659,7 @@ def run_task(
     scheduler: Scheduler | None = None,
     guard: SpendGuard | None = None,
     mcp: MCPHub | None = None,
+    history: HistoryReader | None = None,
 ) -> TaskResult:
     """Carry out `task` now, with every tool, until `complete_task` or a bound.
 
@@ -663,10 +667,22 @@ def run_task(
     key) or ConfigError (`[llm] system_prompt` unreadable). `heartbeat_file`
     (default `[heartbeat] file`) is readable but never writable by the tools;
     given a `scheduler`, the run has `schedule_task` to add tasks through it.
-    `guard` ends the run `partial` once it names a crossed spend cap.
+    `guard` ends the run `partial` once it names a crossed spend cap; `history`
+    answers `run_history` (offered to tasks naming the `history` family).
     """
     run, end = _conduct(
-        task, config, False, client, on_event, clock, env, heartbeat_file, scheduler, guard, mcp
+        task,
+        config,
+        False,
+        client,
+        on_event,
+        clock,
+        env,
+        heartbeat_file,
+        scheduler,
+        guard,
+        mcp,
+        history=history,
     )
     result = _task_result(run, end)
     run.emit(EventKind.FINISH, outcome=result.status.value, text=result.summary)
@@ -685,6 +701,7 @@ def _conduct(
     scheduler: Scheduler | None = None,
     guard: SpendGuard | None = None,
     mcp: MCPHub | None = None,
+    history: HistoryReader | None = None,
 ) -> tuple[_Run, _End]:
     """One loop: a task with every tool, or a condition check with read-only ones."""
     env = os.environ if env is None else env
@@ -709,6 +726,7 @@ def _conduct(
             heartbeat_file=heartbeat_file,
             scheduler=None if condition else scheduler,
             guard=guard,
+            history=None if condition else history,
         )
         run.open(system)
         if not condition and mcp is not None:

@@ -28,6 +28,8 @@ from localhb.core.errors import LedgerError
 from localhb.core.results import STATUS_VALUES
 from localhb.cycle.budget import Budget
 from localhb.cycle.events import Observer, RunFinished, RunStarted, emit
+from localhb.cycle.history_view import history_reader, new_failures_for
+from localhb.format.checks import CheckKind
 from localhb.format.model import TaskKind
 from localhb.state.records import RunEnd, Trigger
 from localhb.timing.plan import Outcome, Work, WorkKind
@@ -52,11 +54,13 @@ class Agent(Protocol):
     """What `execute` needs of the agent: run a task, check a condition (by the model)
     or a `Check:` gate (by code), redact text."""
 
-    def run_task(self, task: Task, guard: Any = None) -> TaskResult: ...
+    def run_task(self, task: Task, guard: Any = None, **context: Any) -> TaskResult: ...
 
     def check_condition(self, task: Task) -> ConditionResult: ...
 
-    def evaluate_check(self, task: Task, previous: str | None) -> CheckVerdict: ...
+    def evaluate_check(self, task: Task, previous: str | None, **context: Any) -> CheckVerdict:
+        """`context` may hold `new_failures` (a counter) for `Check: new failures`."""
+        ...
 
     def redact(self, text: str) -> str: ...
 
@@ -126,8 +130,9 @@ class LLMAgent:
             "heartbeat_file": self.heartbeat_file or self.config.heartbeat.file,
         }
 
-    def run_task(self, task: Task, guard: Any = None) -> TaskResult:
-        """`guard` stops a model run at a `[budget]` cap (`localhb.state.budget.RunGuard`)."""
+    def run_task(self, task: Task, guard: Any = None, **context: Any) -> TaskResult:
+        """`guard` stops a model run at a `[budget]` cap (`localhb.state.budget.RunGuard`);
+        `context` may hold `history` (the `run_history` tool's reader)."""
         from localhb.agent import loop as agent
 
         if task.run is not None:
@@ -144,14 +149,25 @@ class LLMAgent:
             now = self.clock.now if self.clock is not None else utc_now
             scheduler = scheduler_for(self.config, task, now)
         return agent.run_task(
-            task, self.config, scheduler=scheduler, guard=guard, mcp=self.mcp, **self._options()
+            task,
+            self.config,
+            scheduler=scheduler,
+            guard=guard,
+            mcp=self.mcp,
+            history=context.get("history"),
+            **self._options(),
         )
 
-    def evaluate_check(self, task: Task, previous: str | None) -> CheckVerdict:
+    def evaluate_check(self, task: Task, previous: str | None, **context: Any) -> CheckVerdict:
         from localhb.agent.commands import evaluate_check
 
         return evaluate_check(
-            task, self.config, env=self.env, previous=previous, on_event=self.on_event
+            task,
+            self.config,
+            env=self.env,
+            previous=previous,
+            on_event=self.on_event,
+            new_failures=context.get("new_failures"),
         )
 
     def check_condition(self, task: Task) -> ConditionResult:
@@ -281,7 +297,7 @@ def execute(
             return None
         runs.append(run.id)
     started = _started(observers, work, WorkKind.TASK, run, options)
-    outcome, end, result = _task(task, agent, extra, budget, store)
+    outcome, end, result = _task(task, agent, extra, budget, store, clock)
     failures = _finish(store, observers, work, WorkKind.TASK, run, outcome, end, started, options)
     return Finished(
         work, outcome, started, clock(), failures, check, result, tuple(runs), gate=verdict
@@ -312,11 +328,19 @@ def _started(
 
 
 def _task(
-    task: Task, agent: Agent, extra: Mapping[str, Any], budget: Budget | None, store: Store
+    task: Task,
+    agent: Agent,
+    extra: Mapping[str, Any],
+    budget: Budget | None,
+    store: Store,
+    clock: Callable[[], datetime],
 ) -> tuple[Outcome, RunEnd, TaskResult | None]:
     try:
         guard = budget.guard(store) if budget is not None and task.run is None else None
-        r = agent.run_task(task, guard)
+        context: dict[str, Any] = {}
+        if task.tools is not None and "history" in task.tools:
+            context["history"] = history_reader(store, clock, agent.redact)
+        r = agent.run_task(task, guard, **context)
         failure = r.stats.failure
         if budget is not None and failure is not None and failure.value == "budget":
             budget.event(task, "stopped", r.summary)
@@ -330,7 +354,10 @@ def _task(
 
 def _gate(task: Task, agent: Agent, store: Store) -> tuple[Outcome | None, RunEnd, CheckVerdict]:
     """Evaluate `task.check` (0 tokens): no outcome when met, else the one that ends it."""
-    v = agent.evaluate_check(task, _last_fingerprint(store, task.id))
+    context: dict[str, Any] = {}
+    if task.check is not None and task.check.kind is CheckKind.NEW_FAILURES:
+        context["new_failures"] = new_failures_for(store, task.id)
+    v = agent.evaluate_check(task, _last_fingerprint(store, task.id), **context)
     if v.error is not None:
         outcome = Outcome(task.id, "error", v.error, checked_only=True, detail="error")
     elif not v.met:

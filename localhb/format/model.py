@@ -26,8 +26,10 @@ DEFAULT_PENDING_SECTIONS = (
 )
 DEFAULT_COMPLETED_SECTIONS = ("completed", "completed tasks", "done", "finished")
 # The tool families a task may be offered (`- Tools:`, `[agent] tools`);
-# complete_task is always offered.
-TOOL_FAMILIES = ("files", "shell", "http", "memory", "schedule")
+# complete_task is always offered. `history` (run_history) and `distill`
+# (memory_rewrite) are offered only to tasks that name them (the routines).
+DEFAULT_TOOL_FAMILIES = ("files", "shell", "http", "memory", "schedule")
+TOOL_FAMILIES = (*DEFAULT_TOOL_FAMILIES, "history", "distill")
 
 
 class TaskKind(StrEnum):

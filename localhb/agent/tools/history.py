@@ -28,6 +28,7 @@ def _history_tool(ctx: ToolContext, args: Mapping[str, Any]) -> str:
             "limit": int(args.get("limit", 50)),
             "task": args.get("task") or None,
             "failures_only": bool(args.get("failures_only", False)),
+            "tz": ctx.tz,
         }
     )
 

@@ -17,14 +17,15 @@ from typing import Any
 
 from localhb.agent.tools.base import Tool, ToolContext, check_arguments, obj
 from localhb.agent.tools.files import EDIT_FILE, LIST_DIR, READ_FILE, WRITE_FILE
+from localhb.agent.tools.history import RUN_HISTORY
 from localhb.agent.tools.http import HTTP_GET, HTTP_REQUEST
-from localhb.agent.tools.memory import MEMORY_APPEND, MEMORY_SEARCH
+from localhb.agent.tools.memory import MEMORY_APPEND, MEMORY_REWRITE, MEMORY_SEARCH
 from localhb.agent.tools.schedule import SCHEDULE_TASK
 from localhb.agent.tools.shell import RUN_COMMAND, RUN_COMMAND_READ_ONLY
 from localhb.config import ToolsConfig
 from localhb.core.errors import ToolError
 from localhb.core.results import STATUS_VALUES
-from localhb.format.model import TOOL_FAMILIES
+from localhb.format.model import DEFAULT_TOOL_FAMILIES
 
 STATUSES = STATUS_VALUES
 
@@ -159,7 +160,10 @@ def parse_arguments(raw: str) -> tuple[dict[str, Any], str, str]:
 
 
 def task_toolbox(
-    config: ToolsConfig, families: Sequence[str] = TOOL_FAMILIES, *, scheduling: bool = False
+    config: ToolsConfig,
+    families: Sequence[str] = DEFAULT_TOOL_FAMILIES,
+    *,
+    scheduling: bool = False,
 ) -> Toolbox:
     """The tools of `families` a task may use (disabled ones left out), then complete_task.
 
@@ -176,6 +180,10 @@ def task_toolbox(
         tools += [MEMORY_SEARCH, MEMORY_APPEND]
     if scheduling and "schedule" in families:
         tools.append(SCHEDULE_TASK)
+    if "history" in families:
+        tools.append(RUN_HISTORY)
+    if "distill" in families:
+        tools.append(MEMORY_REWRITE)
     tools.append(COMPLETE_TASK)
     return Toolbox(tuple(tools))
 

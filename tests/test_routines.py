@@ -233,7 +233,7 @@ def test_audit_names_three_nightly_failures(
     )
     code = main(["--home", str(home), "daemon", "heartbeat", "--now", "2030-01-10 10:05"])
     out, err = capsys.readouterr()
-    assert code == 1, err  # partial: a person is needed
+    assert code == 0, err
     assert "self-audit: partial - nightly backup keeps failing" in out
     assert len(server.requests) == 2
     tools = [t["function"]["name"] for t in server.requests[0].body["tools"]]

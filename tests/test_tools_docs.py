@@ -8,10 +8,12 @@ import pytest
 
 from localhb.agent.tools import Tool, check_toolbox, task_toolbox
 from localhb.config import config_from_mapping
+from localhb.format.model import TOOL_FAMILIES
 
 DOC = (Path(__file__).resolve().parents[1] / "docs" / "tools.md").read_text(encoding="utf-8")
 TOOLS = config_from_mapping({}, home=Path("/nonexistent")).tools
-ALL = {t.name: t for t in (*task_toolbox(TOOLS).tools, *check_toolbox(TOOLS).tools)}
+EVERY = task_toolbox(TOOLS, TOOL_FAMILIES, scheduling=True)
+ALL = {t.name: t for t in (*EVERY.tools, *check_toolbox(TOOLS).tools)}
 
 
 @pytest.mark.parametrize("tool", ALL.values(), ids=list(ALL))

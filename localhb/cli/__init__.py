@@ -156,6 +156,10 @@ def cmd_init(args: argparse.Namespace) -> int:
     from localhb.cli.hints import command
 
     print(f"home is {home}; edit {targets[1][0]} to add tasks, then `{command(args, 'tasks')}`")
+    print(
+        f"localhb's own upkeep (memory distillation, a self-audit): "
+        f"`{command(args, 'routines list')}`"
+    )
     return EXIT_OK
 
 

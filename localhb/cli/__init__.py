@@ -155,11 +155,11 @@ def cmd_init(args: argparse.Namespace) -> int:
         print(f"created  {target}")
     from localhb.cli.hints import command
 
-    print(f"home is {home}; edit {targets[1][0]} to add tasks, then `{command(args, 'tasks')}`")
     print(
         f"localhb's own upkeep (memory distillation, a self-audit): "
         f"`{command(args, 'routines list')}`"
     )
+    print(f"home is {home}; edit {targets[1][0]} to add tasks, then `{command(args, 'tasks')}`")
     return EXIT_OK
 
 

@@ -51,7 +51,7 @@ def handle(args: argparse.Namespace) -> int:
     from localhb.core.clock import utc_now
     from localhb.core.errors import MissingAPIKey
     from localhb.cycle.execute import LLMAgent, Options, execute
-    from localhb.cycle.observers import default_observers
+    from localhb.cycle.observers import close_observers, default_observers
     from localhb.cycle.workspace import Workspace
     from localhb.format.model import TaskKind
     from localhb.state.store import Trigger, open_store
@@ -96,11 +96,13 @@ def handle(args: argparse.Namespace) -> int:
     kind = WorkKind.CHECK if check and task.kind is TaskKind.CONDITIONAL else WorkKind.TASK
     work = Work(task, now, kind, ws.judge(task, now))
     options = Options.of(config, utc_now, trigger=Trigger.MANUAL, gates=bool(args.check))
+    observers = default_observers(config, ws.tz)
     try:
         with open_store(config) as store:
-            done = execute(work, store, agent, default_observers(config, ws.tz), options)
+            done = execute(work, store, agent, observers, options)
     finally:
         agent.close()
+        close_observers(observers)
     assert done is not None  # a manual run's slot is its own moment: never taken
     if done.gate is not None:
         print(f"= check {done.gate.outcome}: {done.gate.error or done.gate.evidence}")

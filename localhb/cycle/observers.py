@@ -1,4 +1,4 @@
-"""The built-in observers: health files and the daily memory log.
+"""The built-in observers: health files, the daily memory log and notifications.
 
     HealthFiles(dir)      a health file for every run that ends a piece of work
                           (a task's run, or a check after which nothing ran)
@@ -12,8 +12,9 @@ neither raises for a disk problem: it is logged.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,7 +24,7 @@ from localhb.timing.plan import WorkKind
 if TYPE_CHECKING:
     from localhb.config import Config
 
-__all__ = ["HealthFiles", "MemoryLog", "default_observers"]
+__all__ = ["HealthFiles", "MemoryLog", "close_observers", "default_observers"]
 
 log = logging.getLogger("localhb")
 
@@ -68,9 +69,28 @@ class MemoryLog:
             log.error("could not append to %s: %s", path, exc)
 
 
-def default_observers(config: Config, tz: tzinfo | None = None) -> list[Observer]:
-    """Health files and the memory log of `config`."""
+def default_observers(
+    config: Config,
+    tz: tzinfo | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> list[Observer]:
+    """Health files, the memory log and notifications of `config`; `clock` is the
+    cycle's (delivery times follow it)."""
+    from localhb.cycle.notifying import NotifyObserver
+
+    zone = tz if tz is not None else config.tz()
     return [
         HealthFiles(config.health_dir),
-        MemoryLog(config.agent.workspace / "memory", tz if tz is not None else config.tz()),
+        MemoryLog(config.agent.workspace / "memory", zone),
+        NotifyObserver(config, zone)
+        if clock is None
+        else NotifyObserver(config, zone, clock=clock),
     ]
+
+
+def close_observers(observers: Sequence[Observer]) -> None:
+    """End observers that hold work (notifications) where no cycle ends them."""
+    for observer in observers:
+        close = getattr(observer, "close", None)
+        if callable(close):
+            close()

@@ -86,6 +86,7 @@ class Runner:
     store: Callable[[Config], Store] = open_store
     pid_alive: PidAlive = process_alive
     on_budget: BudgetObserver = log_budget
+    _current: Sequence[Observer] | None = field(default=None, init=False, repr=False)
 
     # -- the cycle ---------------------------------------------------------------
     def cycle(self, *, now: datetime | None = None, dry_run: bool = False) -> CycleReport:
@@ -95,7 +96,8 @@ class Runner:
         now = now or self.clock()
         if dry_run:
             return self._gated(now, tz, None)
-        observers = self._observers(tz)
+        self._current = None
+        observers = self._current = self._observers(tz)  # one set per cycle, runs included
         with self.store(cfg) as store:
             try:
                 report = self._gated(now, tz, store)
@@ -103,8 +105,10 @@ class Runner:
                 if exc.diagnostics:  # read, but with errors (an unreadable file is not a cycle)
                     detail = f"{len(exc.diagnostics)} error(s) in {hb.file}"
                     store.record_cycle(now, self.clock(), "error", detail)
+                self._current = None
                 emit(observers, CycleFinished(now, self.clock(), CycleReport("error", str(exc))))
                 raise
+        self._current = None
         emit(observers, CycleFinished(now, self.clock(), report))
         return report
 
@@ -207,8 +211,10 @@ class Runner:
         )
 
     def _observers(self, tz: Any) -> Sequence[Observer]:
+        if self._current is not None:
+            return self._current
         if self.observers is None:
-            return default_observers(self.config, tz)
+            return default_observers(self.config, tz, self.clock)
         return self.observers
 
     # -- execution ---------------------------------------------------------------

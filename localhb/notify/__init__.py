@@ -6,10 +6,10 @@
     send       one message to one Apprise URL (Apprise is imported here only)
     delivery   the Deliverer: ledger rows, retries with backoff, crash recovery
     pings      dead-man pings (`- Ping:`): start, success, fail, in order
-    alerts     system-level alerts: paused task, open circuit breaker, invalid file, overdue
-    observer   NotifyObserver: plugs the above into the run lifecycle
 
-The `- Notify:` grammar is `localhb.format.notify`. Everything up to `policy`
-is pure. Nothing here runs on the idle path, and Apprise is loaded only when a
-message is actually sent. docs/notifications.md describes it for people.
+The `- Notify:` grammar is `localhb.format.notify`; `localhb.cycle.notifying`
+plugs all this into the run lifecycle as an observer (paused-task and
+invalid-file alerts are decided there). Everything up to `policy` is pure.
+Nothing here runs on the idle path, and Apprise is loaded only when a message
+is actually sent. docs/notifications.md describes it for people.
 """

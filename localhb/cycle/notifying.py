@@ -1,0 +1,247 @@
+"""The notifications observer: run events in, pings and messages out (localhb.notify).
+
+    RunStarted     ping `<url>/start`
+    RunFinished    ping `<url>` or `<url>/fail`; decide and record the messages of a
+                   run that ends a piece of work; a "task paused" alert
+    CycleFinished  the "HEARTBEAT.md is invalid" alert; then wait (bounded) for
+                   sends and pings, and stop
+
+Messages are rows of the delivery ledger sent by a background worker, so a
+slow target never holds up a run; with no `[notify.targets]` nothing is
+opened at all. `close()` ends it where there is no cycle (`localhb run`).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, tzinfo
+from typing import TYPE_CHECKING, Any
+
+from localhb.cycle.events import CycleFinished, Event, RunFinished, RunStarted
+from localhb.format.model import Task, TaskKind
+from localhb.format.notify import DEFAULT, Mode, NotifySetting, SettingError, parse_setting
+
+if TYPE_CHECKING:
+    from localhb.config import Config
+    from localhb.notify.delivery import Worker
+    from localhb.notify.pings import Pinger, Post
+    from localhb.notify.send import Sender
+    from localhb.state.deliveries import DeliveryLog, NewDelivery
+
+log = logging.getLogger("localhb")
+
+FILE_ALERT = "alert:file"
+CLOSE_WAIT = 30.0  # seconds a cycle's end waits for sends and pings
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class NotifyObserver:
+    """One per cycle (or manual run). `send`/`post`/`clock`/`sleep` are for tests."""
+
+    config: Config
+    tz: tzinfo
+    env: Mapping[str, str] | None = None
+    clock: Callable[[], datetime] = _utc_now
+    send: Sender | None = None
+    post: Post | None = None
+    sleep: Callable[[float], None] | None = None
+    wait: float = CLOSE_WAIT
+    _log: DeliveryLog | None = field(default=None, init=False)
+    _worker: Worker | None = field(default=None, init=False)
+    _pinger: Pinger | None = field(default=None, init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+
+    def __call__(self, event: Event, /) -> None:
+        if isinstance(event, RunStarted):
+            self._ping(event.task, "start", "")
+        elif isinstance(event, RunFinished):
+            self._finished(event)
+        elif isinstance(event, CycleFinished):
+            try:
+                self._cycle(event)
+            finally:
+                self.close()
+
+    # -- pings --
+    def _ping(self, task: Task, event: str, body: str) -> None:
+        from localhb.notify.pings import Ping, ping_url, url_for
+
+        own = task.field("ping")
+        url = url_for(own.value if own else None, self.config.notify.ping_url_template, task.id)
+        if url is None:
+            return
+        with self._lock:
+            if self._pinger is None:
+                from localhb.notify.pings import Pinger, httpx_post
+
+                timeout = self.config.notify.timeout.total_seconds()
+                self._pinger = Pinger(timeout, self.post or httpx_post)
+        self._pinger.send(Ping(ping_url(url, event), body))
+
+    # -- messages --
+    def _finished(self, event: RunFinished) -> None:
+        from localhb.notify.pings import event_for
+
+        status = event.outcome.status
+        if event.final or status == "error":
+            self._ping(
+                event.task,
+                "fail" if event_for(status) == "fail" else "success",
+                event.outcome.summary,
+            )
+        if not event.final or not self.config.notify.targets:
+            return  # a met condition's check: the task's own run tells
+        from localhb.notify.policy import RunFacts, decide, targets_of
+
+        setting = self._setting(event.task)
+        result = event.end.result or {}
+        message = result.get("message") if isinstance(result.get("message"), str) else ""
+        facts = RunFacts(
+            key=event.task.id,
+            title=event.task.title,
+            status=status,
+            summary=event.outcome.summary,
+            message=str(message or ""),
+            at=event.finished,
+            run_id=event.run_id,
+        )
+        dlog = self._open()
+        rows = decide(
+            facts, setting, self.config.notify, dlog.last_delivered, self.tz, self._redact()
+        )
+        paused = self._paused_alert(event, setting, targets_of(setting, self.config.notify))
+        self._add([*rows, *paused], event.finished)
+
+    def _paused_alert(
+        self, event: RunFinished, setting: NotifySetting, targets: tuple[str, ...]
+    ) -> list[NewDelivery]:
+        """`alert:paused:<task>`: on when a recurring task is paused, off when it next runs ok."""
+        if event.task.kind is not TaskKind.RECURRING or setting.mode is Mode.NEVER:
+            return []
+        from localhb.notify.policy import decide_alert
+
+        limit = self.config.heartbeat.max_consecutive_failures
+        n = event.consecutive_failures
+        status = event.outcome.status
+        if status == "error" and n > 0 and n % limit == 0:
+            active = True
+        elif status == "ok":
+            active = False
+        else:
+            return []
+        text = (
+            f"paused after {n} failures in a row (last: {event.outcome.summary}); delete its "
+            "`Paused:` line in HEARTBEAT.md to resume"
+            if active
+            else "runs again"
+        )
+        return decide_alert(
+            f"alert:paused:{event.task.id}",
+            f"{event.task.title} paused",
+            text,
+            active,
+            targets,
+            self.config.notify,
+            self._open().last_delivered,
+            event.finished,
+            self.tz,
+        )
+
+    def _cycle(self, event: CycleFinished) -> None:
+        if not self.config.notify.targets:
+            return
+        from localhb.notify.policy import decide_alert
+
+        invalid = event.report.outcome == "error"
+        if not invalid and self._log is None and not self.config.state_db.exists():
+            return
+        dlog = self._open()
+        targets = tuple(n for n in self.config.notify.default if self.config.notify.url(n))
+        rows = decide_alert(
+            FILE_ALERT,
+            "HEARTBEAT.md invalid" if invalid else "HEARTBEAT.md",
+            event.report.message if invalid else "valid again; tasks run",
+            invalid,
+            targets,
+            self.config.notify,
+            dlog.last_delivered,
+            event.finished,
+            self.tz,
+        )
+        self._add(rows, event.finished)
+        if self._worker is not None:
+            return
+        if dlog.next_due() is not None:  # retries left by an earlier cycle
+            self._ensure_worker().kick()
+
+    def _setting(self, task: Task) -> NotifySetting:
+        from localhb.format.notify import check_targets
+
+        own = task.field("notify")
+        try:
+            setting = parse_setting(own.value if own else None)
+        except SettingError as exc:
+            log.warning("%s: Notify: %s; notifying as configured", task.id, exc)
+            return DEFAULT
+        problem = check_targets(setting, self.config.notify.names)
+        if problem:
+            log.warning("%s: Notify: %s; left out", task.id, problem)
+        return setting
+
+    def _add(self, rows: list[NewDelivery], at: datetime) -> None:
+        if not rows:
+            return
+        self._open().add(rows, at)
+        if any(r.status == "pending" for r in rows):
+            self._ensure_worker().kick()
+
+    def _open(self) -> DeliveryLog:
+        with self._lock:
+            if self._log is None:
+                from localhb.state.deliveries import DeliveryLog
+
+                self._log = DeliveryLog.open(self.config.state_db)
+            return self._log
+
+    def _ensure_worker(self) -> Worker:
+        from localhb.notify.delivery import Deliverer, Worker
+
+        dlog = self._open()
+        with self._lock:
+            if self._worker is None:
+                kwargs: dict[str, Any] = {"env": self.env, "redact": self._redact()}
+                if self.send is not None:
+                    kwargs["send"] = self.send
+                if self.sleep is not None:
+                    kwargs["sleep"] = self.sleep
+                deliverer = Deliverer(dlog, self.config.notify, clock=self.clock, **kwargs)
+                deliverer.recover()
+                self._worker = Worker(deliverer)
+            return self._worker
+
+    def _redact(self) -> Callable[[str], str]:
+        import os
+
+        from localhb.core.redact import Redactor
+
+        env = os.environ if self.env is None else self.env
+        return Redactor.from_env(env, extra_names=[self.config.llm.api_key_env])
+
+    def close(self) -> None:
+        """Wait (at most `wait` seconds) for sends and pings, then stop; idempotent."""
+        with self._lock:
+            worker, pinger, dlog = self._worker, self._pinger, self._log
+            self._worker = self._pinger = self._log = None
+        if worker is not None:
+            worker.close(self.wait)
+        if pinger is not None:
+            pinger.close(self.wait)
+        if dlog is not None:
+            dlog.close()

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -216,3 +217,55 @@ def test_tools_line_knows_only_configured_servers() -> None:
     assert (
         doc.errors and "'git__git_log' is not a tool family or MCP server" in doc.errors[0].message
     )
+
+
+@pytest.fixture
+def http_server() -> Iterator[str]:
+    """tests/mcp_http_server.py (the SDK's own server) over streamable HTTP on 127.0.0.1."""
+    import socket
+    import threading
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    script = Path(__file__).with_name("mcp_http_server.py")
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    ready, pause = False, threading.Event()
+    for _ in range(1500):  # wait for the server to listen (an event, not a time)
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                ready = True
+                break
+        if proc.poll() is not None:
+            break
+        pause.wait(0.02)
+    try:
+        if not ready:
+            pytest.skip("the streamable HTTP test server did not start")
+        yield f"http://127.0.0.1:{port}/mcp"
+    finally:
+        proc.kill()  # its stalled handler would hold a graceful shutdown
+        proc.wait()
+
+
+def test_streamable_http_server_and_a_call_that_hangs(
+    tmp_path: Path, server: ScriptedLLM, run: Run, http_server: str
+) -> None:
+    """A `url` server works over streamable HTTP; a call past its timeout is a tool error."""
+    home = make_home(tmp_path, server, TASK)
+    set_config(home, mcp={"servers": [{"name": "echo", "url": http_server, "timeout": "5s"}]})
+    server.call("echo__echo", {"text": "hello"})
+    server.call("echo__stall", {"seconds": 30})
+    server.complete("ok", "done")
+    code, out, err = run(home, "--now", "2024-01-15 10:00")
+    assert (code, out) == (0, "report: ok - done\n"), err
+    assert "unavailable" not in json.dumps(server.requests[0].messages), server.requests[
+        0
+    ].messages[-1]
+    assert "echo: hello" in tool_results(server, 1)[0]
+    stalled = tool_results(server, 2)[1]
+    assert "error" in stalled and "MCP server 'echo' did not answer within 5s" in stalled

@@ -366,3 +366,25 @@ def test_facts_first_snippets(tmp_path: Path) -> None:
     paths = PathPolicy.build(ws, ())
     hits = search(paths, "plants water", 2, facts_first=True)
     assert [h.path for h in hits] == ["MEMORY.md", "memory/2030-01-01.md"]
+
+
+def test_history_reader_lists_failed_deliveries(tmp_path: Path) -> None:
+    """A notification that could not be delivered shows in the report, with its error."""
+    from localhb.state.deliveries import DeliveryLog, NewDelivery
+
+    home = make_home(tmp_path)
+    config = load_config(None, home=home)
+    now = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+    with open_store(config) as store:
+        seed_failure(store, "api", now - timedelta(hours=1))
+    with DeliveryLog.open(config.state_db) as log:
+        (did,) = log.add(
+            [NewDelivery("api", "phone", "result", "error", "sig", "pending", "api: error", "b")],
+            now - timedelta(minutes=30),
+        )
+        assert log.claim(did, now - timedelta(minutes=30), 1) is not None
+        log.attempt_failed(did, now - timedelta(minutes=29), "HTTP 500 from receiver", None)
+    with open_store(config) as store:
+        report = json.loads(history_reader(store, lambda: now, str)({"tz": BERLIN}))
+    (failed,) = report["failed_deliveries"]
+    assert failed["target"] == "phone" and "HTTP 500" in failed["error"]

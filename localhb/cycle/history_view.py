@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, tzinfo
+from pathlib import Path
 from typing import Any
 
 from localhb.state.history import MAX_LIMIT, HistoryQuery, history_report, new_failures
@@ -33,6 +34,9 @@ def history_reader(
         )
         cycle = store.last_cycle()
         extra: dict[str, Any] = {}
+        failed = _failed_deliveries(store, clock() - q.bounded().window)
+        if failed:
+            extra["failed_deliveries"] = failed
         if cycle is not None:
             extra["last_cycle"] = {
                 "at": cycle.completed_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
@@ -51,6 +55,29 @@ def history_reader(
         )
 
     return read
+
+
+def _failed_deliveries(store: Store, since: datetime) -> list[dict[str, Any]]:
+    """Notifications that could not be delivered since `since` (the delivery ledger
+    shares the store's state.db; an in-memory store has none)."""
+    path = getattr(store, "path", None)
+    if not isinstance(path, Path) or not path.is_file():
+        return []
+    from localhb.state.deliveries import DeliveryLog
+
+    with DeliveryLog.open(path) as log:
+        rows = log.recent(200)
+    return [
+        {
+            "target": d.target,
+            "task": d.key,
+            "attempts": d.attempts,
+            "error": (d.error or "")[:240],
+            "at": d.updated_at.isoformat(timespec="minutes"),
+        }
+        for d in rows
+        if d.status == "failed" and d.updated_at >= since
+    ][:20]
 
 
 def new_failures_for(store: Store, task_id: str) -> Callable[[], int]:

@@ -2,7 +2,8 @@
 
 Builds a home whose HEARTBEAT.md has 200 tasks, none due, and times whole
 processes (best of N, wall clock): the baseline interpreter start, then the
-idle cycle. Also checks that openai and httpx are not imported on that path.
+idle cycle. Notifications are configured (a target and a ping template); the
+bench checks that openai, httpx and apprise are not imported on that path.
 Target: ratio <= 3x.
 """
 
@@ -34,7 +35,12 @@ def build_home(root: Path) -> Path:
         lines.append("")
     lines.append("## Completed")
     (home / "workspace" / "HEARTBEAT.md").write_text("\n".join(lines) + "\n")
-    (home / "config.toml").write_text('[heartbeat]\ntimezone = "UTC"\n')
+    # Notifications configured: the idle path must still load neither Apprise nor openai.
+    (home / "config.toml").write_text(
+        '[heartbeat]\ntimezone = "UTC"\n'
+        '[notify]\nping_url_template = "http://127.0.0.1:9/{task_id}"\n'
+        '[notify.targets]\nops = "json://127.0.0.1:9/hook"\n'
+    )
     return home
 
 
@@ -70,13 +76,13 @@ def main() -> None:
             {
                 ln.split("|")[-1].strip().split(".")[0]
                 for ln in probe.splitlines()
-                if ln.split("|")[-1].strip().split(".")[0] in ("openai", "httpx")
+                if ln.split("|")[-1].strip().split(".")[0] in ("openai", "httpx", "apprise")
             }
         )
     print(f"python3 -c pass: {base * 1000:.1f} ms (best of {RUNS})")
     print(f"idle heartbeat, 200 tasks: {idle * 1000:.1f} ms (best of {RUNS})")
     print(f"ratio: {idle / base:.2f}x (target <= 3.00x)")
-    print(f"openai/httpx imported on the idle path: {heavy or 'no'}")
+    print(f"openai/httpx/apprise imported on the idle path: {heavy or 'no'}")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -136,6 +137,13 @@ def test_failing_target_is_recorded_and_run_status_unchanged(
     assert (d.status, d.attempts, d.run_id) == ("failed", 1, run.id)
     assert main(["--home", str(home), "deliveries"]) == 0
     assert "failed" in capsys.readouterr().out
+    assert main(["--home", str(home), "runs"]) == 0
+    assert f"run {run.id}: notification to ops failed after 1 attempt(s)" in capsys.readouterr().out
+    main(["--home", str(home), "runs", "--json"])
+    (item,) = json.loads(capsys.readouterr().out)
+    assert item["state"] == "partial" and item["failed_deliveries"][0]["target"] == "ops"
+    main(["--home", str(home), "health", "--now", "2030-01-10 09:30"])
+    assert "notifications: 1 failed in the last 24 h (to ops)" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(("status", "last"), [("ok", "/ping"), ("error", "/ping/fail")])

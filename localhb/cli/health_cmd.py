@@ -75,6 +75,7 @@ def handle(args: argparse.Namespace) -> int:
         known=known,
     )
     failing = any(r.failing for r in rows)
+    failed_sends = _failed_sends(config, now)
     if args.json:
         out: dict[str, Any] = {
             "now": now.isoformat(),
@@ -84,6 +85,7 @@ def handle(args: argparse.Namespace) -> int:
             "overdue_skipped_reason": skipped,
             "tasks": [_row_dict(r) for r in rows],
             "problems": [*scan.problems, *notes],
+            "failed_deliveries": [d.to_dict() for d in failed_sends],
         }
         print(json.dumps(out, ensure_ascii=False, indent=2))
         return EXIT_FAILED if failing else EXIT_OK
@@ -96,7 +98,29 @@ def handle(args: argparse.Namespace) -> int:
         print(f"no health files yet in {config.health_dir}")
     if skipped is not None:
         print(f"overdue checks skipped: cannot read HEARTBEAT.md: {skipped}")
+    if failed_sends:
+        targets = ", ".join(sorted({d.target for d in failed_sends}))
+        print(
+            f"notifications: {len(failed_sends)} failed in the last 24 h (to {targets}); "
+            "runs keep their status (`localhb deliveries`)"
+        )
     return EXIT_FAILED if failing else EXIT_OK
+
+
+def _failed_sends(config: Any, now: datetime) -> list[Any]:
+    """Notification deliveries that failed in the last 24 hours (none without a ledger)."""
+    if not config.state_db.exists():
+        return []
+    from datetime import timedelta
+
+    from localhb.core.errors import LedgerError
+    from localhb.state.deliveries import DeliveryLog
+
+    try:
+        with DeliveryLog.open(config.state_db) as log:
+            return log.failed_since(now - timedelta(hours=24))
+    except LedgerError:
+        return []
 
 
 def _row_dict(r: TaskHealth) -> dict[str, Any]:

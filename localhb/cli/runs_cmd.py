@@ -9,9 +9,10 @@ from __future__ import annotations
 import argparse
 import json
 from datetime import datetime, tzinfo
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from localhb.state.deliveries import Delivery
     from localhb.state.ledger import RunRow
 
 EXIT_OK = 0
@@ -61,14 +62,40 @@ def handle(args: argparse.Namespace) -> int:
     with existing_store(config) as store:
         if store is not None:
             rows = store.runs(args.task, args.limit)
+    failed = _failed_deliveries(config, [r.id for r in rows])
     if args.json:
-        print(json.dumps([r.to_dict() for r in rows], ensure_ascii=False, indent=2))
+        out = []
+        for r in rows:
+            item = r.to_dict()
+            item["failed_deliveries"] = [
+                {"target": d.target, "attempts": d.attempts, "error": d.error}
+                for d in failed.get(r.id, [])
+            ]
+            out.append(item)
+        print(json.dumps(out, ensure_ascii=False, indent=2))
         return EXIT_OK
     if not rows:
         print(f"no runs of {args.task} yet" if args.task else "no runs yet")
         return EXIT_OK
     print(format_runs(rows, config.tz()))
+    for run_id, items in failed.items():
+        for d in items:
+            print(
+                f"run {run_id}: notification to {d.target} failed after {d.attempts} "
+                f"attempt(s): {d.error or 'no answer'} (the run's status stands; "
+                "`localhb deliveries`)"
+            )
     return EXIT_OK
+
+
+def _failed_deliveries(config: Any, run_ids: list[int]) -> dict[int, list[Delivery]]:
+    """Failed notification deliveries of these runs (none when there is no ledger)."""
+    if not run_ids or not config.state_db.exists():
+        return {}
+    from localhb.state.deliveries import DeliveryLog
+
+    with DeliveryLog.open(config.state_db) as log:
+        return log.failed_for_runs(run_ids)
 
 
 def format_runs(rows: list[RunRow], tz: tzinfo, width: int | None = None) -> str:

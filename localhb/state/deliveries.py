@@ -329,6 +329,32 @@ class DeliveryLog:
         )
         return [(k, t) for k, t, kind, outcome in rows if kind == "alert" and outcome in PROBLEMS]
 
+    def failed_for_runs(self, run_ids: Sequence[int]) -> dict[int, list[Delivery]]:
+        """The `failed` rows of each of these runs."""
+        if not run_ids:
+            return {}
+        marks = ", ".join("?" for _ in run_ids)
+        rows = self._read(
+            f"SELECT {_SELECT} FROM deliveries WHERE status = 'failed' AND run_id IN ({marks})"
+            " ORDER BY id",
+            list(run_ids),
+        )
+        out: dict[int, list[Delivery]] = {}
+        for raw in rows:
+            d = _row(raw)
+            assert d.run_id is not None
+            out.setdefault(d.run_id, []).append(d)
+        return out
+
+    def failed_since(self, since: datetime) -> list[Delivery]:
+        """`failed` rows created since `since`, newest first."""
+        rows = self._read(
+            f"SELECT {_SELECT} FROM deliveries WHERE status = 'failed' AND created_at >= ?"
+            " ORDER BY id DESC",
+            (_ts(since),),
+        )
+        return [_row(r) for r in rows]
+
     def counts(self) -> dict[str, int]:
         """Rows per status."""
         return {s: n for s, n in self._read("SELECT status, count(*) FROM deliveries GROUP BY 1")}

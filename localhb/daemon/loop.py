@@ -8,7 +8,9 @@
     worker        one thread per cycle: `Runner.cycle(now)`, every exception
                   caught (panic recovery) and recorded as an error cycle
 
-The wake time is `localhb.timing.wake.next_wake`: the interval tick, the earliest
+What to do at each look (reload, collect, start, sleep, ...) is decided by the
+pure `localhb.timing.decide.decide` over a frozen `LoopState`; the `Daemon`
+object only carries the action out. The wake time is `localhb.timing.wake.next_wake`: the interval tick, the earliest
 future due time of a pending task, the opening of the active-hours window.
 A forward jump of the clock (suspend, NTP) is seen at the next chunk and the
 cycle runs at once (the runner's catch-up policy handles missed slots); a
@@ -55,7 +57,16 @@ from localhb.daemon.state import (
     write_state,
 )
 from localhb.state.store import PidAlive, existing_store, open_store, process_alive
-from localhb.timing.wake import Upcoming, Wake, crash_backoff, next_wake, sleep_for
+from localhb.timing.decide import (
+    BUSY_WAIT,
+    Act,
+    LoopState,
+    after_cycle,
+    clock_jump,
+    decide,
+    earlier,
+)
+from localhb.timing.wake import Upcoming, Wake, crash_backoff, next_wake
 
 if TYPE_CHECKING:
     from localhb.config import Config
@@ -65,14 +76,8 @@ log = logging.getLogger("localhb.daemon.loop")
 
 CHUNK = 2.0
 """The longest the main thread waits before it looks at the wall clock again."""
-BUSY_WAIT = 1.0
-"""How often the main thread looks up while a cycle runs (it is woken when it ends)."""
 CLEANUP_EVERY = timedelta(minutes=5)
 """Zombie cleanup while idle (each cycle does it too)."""
-LOCKED_RETRY = timedelta(minutes=1)
-"""After a cycle skipped because another process held the cycle lock."""
-JUMP = timedelta(seconds=30)
-"""A clock that moves this much more than we waited is logged as a jump."""
 LOCK_WAIT = 2.0
 """How long a starting daemon tries for daemon.lock (a `status` probe may hold it briefly)."""
 
@@ -313,53 +318,65 @@ class Daemon:
                 failed, errors = "", 0
 
     def _step(self) -> None:
-        """One look at the world: reload, collect or start a cycle, or sleep a chunk."""
-        if self._reload:
+        """One look at the world: `decide` what to do, and do it."""
+        now = self.clock()
+        if not self._reload:
+            self._watch_clock(now)
+        action = decide(self._loop_state(), now)
+        kind = action.kind
+        if kind is Act.RELOAD:
             self._reload = False
             self._do_reload()
-            return
-        now = self.clock()
-        self._watch_clock(now)
-        if self._worker is not None:
-            if self._result is None:  # set (then the wakeup) as the worker ends
-                self._waited = BUSY_WAIT
-                self.wakeup.wait(BUSY_WAIT)
-            else:
-                self._collect(self.clock())
-            return
-        if not self._planned:
+        elif kind is Act.BUSY:  # the worker sets its result, then the wakeup, as it ends
+            self._waited = action.seconds
+            self.wakeup.wait(action.seconds)
+        elif kind is Act.COLLECT:
+            self._collect(self.clock())
+        elif kind is Act.PLAN:
             self._planned = True
             self._recompute(now)
-            return
-        assert self.next is not None
-        if now >= self.next.at:
+        elif kind is Act.START:
             self._start_cycle(now)
-            return
-        self._maybe_cleanup(now)
-        if self._file_changed():
-            # A cycle on an unchanged schedule costs nothing (no tokens), and an
-            # edited file may hold a task that is due now: look at once.
-            self._retry = Wake(now, "HEARTBEAT.md changed")
-            self._recompute(now)
-            return
-        self._waited = sleep_for(now, self.next, self.chunk)
-        self.sleep(self._waited)
+        else:
+            if action.cleanup:
+                self._cleanup(now)
+            if kind is Act.CHANGED:
+                # A cycle on an unchanged schedule costs nothing (no tokens), and an
+                # edited file may hold a task that is due now: look at once.
+                self._retry = Wake(now, "HEARTBEAT.md changed")
+                self._recompute(now)
+            else:
+                self._waited = action.seconds
+                self.sleep(action.seconds)
+
+    def _loop_state(self) -> LoopState:
+        busy = self._worker is not None
+        idle = not busy and not self._reload and self._planned
+        return LoopState(
+            next=self.next,
+            chunk=self.chunk,
+            cleanup_every=self.cleanup_every,
+            reload=self._reload,
+            busy=busy,
+            finished=busy and self._result is not None,
+            planned=self._planned,
+            last_cleanup=self._last_cleanup,
+            file_changed=idle and self._file_changed(),
+        )
 
     def _watch_clock(self, now: datetime) -> None:
         """Notice the wall clock moving other than by the time waited (at most `_waited`)."""
-        last, self._last_seen = self._last_seen, now
-        waited, self._waited = timedelta(seconds=self._waited), 0.0
-        if last is None:
+        jump = clock_jump(self._last_seen, self._waited, now)
+        self._last_seen, self._waited = now, 0.0
+        if jump is None:
             return
-        if now < last - timedelta(seconds=1):
-            back = span(last + waited - now)
-            log.warning("the clock went back by %s; recomputing the next wake", back)
+        if jump.back:
+            log.warning("the clock went back by %s; recomputing the next wake", span(jump.by))
             self._retry = None
             if self._worker is None:
                 self._recompute(now)
-        elif now - (last + waited) > JUMP:
-            ahead = span(now - last - waited)
-            log.info("the clock jumped forward by %s (suspend or clock change)", ahead)
+        else:
+            log.info("the clock jumped forward by %s (suspend or clock change)", span(jump.by))
 
     def _start_cycle(self, now: datetime) -> None:
         assert self.next is not None
@@ -409,24 +426,23 @@ class Daemon:
         self.cycles += 1
         interval = self.config.heartbeat.interval
         self._file_error = result.kind == "file-error"
+        report = result.report
+        after = after_cycle(
+            result.kind, report.outcome if report else None, self.crashes, interval, now
+        )
+        self.crashes = after.crashes
+        if after.retry is not None:
+            self._retry = after.retry
         if result.kind == "crash":
-            self.crashes += 1
-            wait = crash_backoff(self.crashes, interval)
-            self._retry = Wake(now + wait, f"retry {self.crashes} after a crash")
             self._last_outcome, self._last_message = "crashed", result.error
         elif result.kind == "file-error":
-            self.crashes = 0
             self._last_outcome, self._last_message = "error", result.error
         else:
-            assert result.report is not None
-            self.crashes = 0
-            report = result.report
+            assert report is not None
             self._last_outcome = report.outcome
             self._last_message = report.message or ", ".join(
                 f"{r.task_id}: {r.status}" for r in report.results
             )
-            if report.outcome == "locked":
-                self._retry = Wake(now + min(interval, LOCKED_RETRY), "cycle lock was held")
         self._recompute(now, quiet=True)
         assert self.next is not None
         log.info(
@@ -447,8 +463,7 @@ class Daemon:
             active_hours=hb.active_hours,
             tz=self.config.tz(),
         )
-        if self._retry is not None and self._retry.at < wake.at:
-            wake = self._retry
+        wake = earlier(wake, self._retry)
         changed = wake != self.next
         self.next = wake
         if changed and not quiet:
@@ -476,10 +491,8 @@ class Daemon:
     def _file_changed(self) -> bool:
         return _signature(self.config.heartbeat.file) != self._file_sig
 
-    def _maybe_cleanup(self, now: datetime) -> None:
-        last = self._last_cleanup
-        if last is not None and last <= now < last + self.cleanup_every:
-            return
+    def _cleanup(self, now: datetime) -> None:
+        """Zombie cleanup while idle (`decide` says when)."""
         self._last_cleanup = now
         try:
             with existing_store(self.config) as store:

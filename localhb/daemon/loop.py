@@ -10,8 +10,9 @@
 
 What to do at each look (reload, collect, start, sleep, ...) is decided by the
 pure `localhb.timing.decide.decide` over a frozen `LoopState`; the `Daemon`
-object only carries the action out. The wake time is `localhb.timing.wake.next_wake`: the interval tick, the earliest
-future due time of a pending task, the opening of the active-hours window.
+object only carries the action out. The wake time is
+`localhb.timing.wake.next_wake`: the interval tick, the earliest future due
+time of a pending task, the opening of the active-hours window.
 A forward jump of the clock (suspend, NTP) is seen at the next chunk and the
 cycle runs at once (the runner's catch-up policy handles missed slots); a
 backward jump recomputes the wake. A crashed cycle is retried after 5 s,

@@ -250,3 +250,44 @@ def test_idle_cycle_with_targets_loads_no_apprise(tmp_path: Path) -> None:
         env={**os.environ, "PYTHONPATH": str(root)},
     ).stdout.splitlines()
     assert out == ["HEARTBEAT_OK", "0 []"]
+
+
+def test_overdue_task_alerts_once_then_resolves(
+    tmp_path: Path, server: ScriptedLLM, receiver: HTTPReceiver
+) -> None:
+    """A recurring task that has not run for two periods alerts once; a run resolves it."""
+    from datetime import UTC, datetime, timedelta
+
+    from localhb.config import load_config
+    from localhb.cycle.events import CycleFinished, CycleReport
+    from localhb.cycle.notifying import NotifyObserver
+    from localhb.state.records import RunEnd
+
+    home = make_home(tmp_path, server, f"json://{receiver.base}/hook")
+    config = load_config(home=home)
+    t0 = datetime(2030, 1, 10, 9, 0, tzinfo=UTC)
+    with Ledger.open(config.state_db) as ledger:
+        ledger.see_tasks(["check-ci"], t0)
+
+    def cycle_end(at: datetime) -> None:
+        NotifyObserver(config, UTC, clock=lambda: at)(CycleFinished(at, at, CycleReport("idle")))
+
+    cycle_end(t0 + timedelta(hours=1))  # not yet overdue
+    cycle_end(t0 + timedelta(hours=5))
+    cycle_end(t0 + timedelta(hours=6))  # still overdue: the same state, not sent again
+    with Ledger.open(config.state_db) as ledger:
+        run = ledger.claim(
+            "check-ci",
+            t0 + timedelta(hours=7),
+            "task",
+            t0 + timedelta(hours=7),
+            timedelta(minutes=5),
+            1,
+        )
+        assert run is not None
+        ledger.finish(run, RunEnd("ok", "ok", "fine"), t0 + timedelta(hours=7, minutes=1))
+    cycle_end(t0 + timedelta(hours=7, minutes=2))
+    assert [t for t, _ in messages(receiver)] == [
+        "Check CI overdue: alert",
+        "Check CI overdue: resolved",
+    ]

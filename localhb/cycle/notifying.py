@@ -3,7 +3,7 @@
     RunStarted     ping `<url>/start`
     RunFinished    ping `<url>` or `<url>/fail`; decide and record the messages of a
                    run that ends a piece of work; a "task paused" alert
-    CycleFinished  the "HEARTBEAT.md is invalid" alert; then wait (bounded) for
+    CycleFinished  the "HEARTBEAT.md is invalid" and "task overdue" alerts; then wait (bounded) for
                    sends and pings, and stop
 
 Messages are rows of the delivery ledger sent by a background worker, so a
@@ -175,11 +175,84 @@ class NotifyObserver:
             event.finished,
             self.tz,
         )
+        if event.report.outcome in ("idle", "ran"):
+            rows += self._overdue(dlog, event.finished)
         self._add(rows, event.finished)
         if self._worker is not None:
             return
         if dlog.next_due() is not None:  # retries left by an earlier cycle
             self._ensure_worker().kick()
+
+    def _overdue(self, dlog: DeliveryLog, now: datetime) -> list[NewDelivery]:
+        """`alert:overdue:<task>` for each recurring task `localhb health` would call
+        overdue; resolved when it no longer is."""
+        from localhb.core.errors import LocalhbError
+        from localhb.format.parser import parse
+        from localhb.notify.policy import decide_alert, targets_of
+        from localhb.state.files import read_heartbeat
+        from localhb.state.health import assess
+        from localhb.state.ledger import Ledger
+
+        cfg = self.config
+        try:
+            text = read_heartbeat(cfg.heartbeat.file).text
+            with Ledger.open(cfg.state_db) as ledger:
+                snaps = ledger.snapshots()
+        except (LocalhbError, OSError) as exc:
+            log.warning("overdue alerts not checked: %s", exc)
+            return []
+        hb = cfg.heartbeat
+        doc = parse(
+            text, pending_sections=hb.pending_sections, completed_sections=hb.completed_sections
+        )
+        known = {k: (s.first_seen, s.last_run_at) for k, s in snaps.items()}
+        rows = assess(
+            {}, doc.tasks, now, self.tz, cycle=hb.interval, active=hb.active_hours, known=known
+        )
+        out: list[NewDelivery] = []
+        late: set[str] = set()
+        for r in rows:
+            task = doc.task(r.task_id)
+            if not r.overdue or task is None or r.due_by is None:
+                continue
+            setting = self._setting(task)
+            if setting.mode is Mode.NEVER:
+                continue
+            key = f"alert:overdue:{task.id}"
+            late.add(key)
+            since = r.last_at.astimezone(self.tz).strftime("%Y-%m-%d %H:%M") if r.last_at else None
+            text = (
+                f"no run since {since}" if since else "it has never run"
+            ) + f"; expected by {r.due_by.astimezone(self.tz):%Y-%m-%d %H:%M}"
+            targets = targets_of(setting, cfg.notify)
+            out += decide_alert(
+                key,
+                f"{task.title} overdue",
+                text,
+                True,
+                targets,
+                cfg.notify,
+                dlog.last_delivered,
+                now,
+                self.tz,
+            )
+        for key, target in dlog.open_problems("alert:overdue:"):
+            if key not in late:
+                task_id = key.removeprefix("alert:overdue:")
+                task = doc.task(task_id)
+                title = f"{task.title if task else task_id} overdue"
+                out += decide_alert(
+                    key,
+                    title,
+                    "runs again",
+                    False,
+                    (target,),
+                    cfg.notify,
+                    dlog.last_delivered,
+                    now,
+                    self.tz,
+                )
+        return out
 
     def _setting(self, task: Task) -> NotifySetting:
         from localhb.format.notify import check_targets

@@ -250,3 +250,14 @@ def test_alert_once_per_state_then_resolved() -> None:
         memory.add(rows, at)
         got.append(",".join(f"{r.kind}:{r.status}" for r in rows) or "-")
     assert got == ["alert:pending", "alert:suppressed", "alert:suppressed", "resolved:pending", "-"]
+
+
+def test_validate_warns_about_bad_notify_and_ping_values() -> None:
+    """A bad `- Notify:` or `- Ping:` is a warning on its line; the task still runs."""
+    from localhb.format.parser import parse
+
+    doc = parse("## Pending\n\n### Check CI\n- Notify: ops on sometimes\n- Ping: hc-ping\n")
+    warnings = [(d.line, d.severity.value) for d in doc.diagnostics if "Notify" in d.message]
+    assert warnings == [(4, "warning")]
+    assert any(d.line == 5 and "Ping" in d.message for d in doc.diagnostics)
+    assert not doc.errors and doc.tasks[0].problem is None

@@ -312,3 +312,28 @@ def test_task_named_like_a_section_is_a_task() -> None:
         ("done", "pending"),
         ("report", "pending"),
     ]
+
+
+def test_parse_leaves_the_collector_as_it_found_it() -> None:
+    """parse() pauses the GC only while it runs: on stays on, a caller's off stays off,
+    also when parses overlap in threads."""
+    import gc
+    import threading
+
+    assert gc.isenabled()
+    parse("## Pending\n### A\n- Due: 2030-01-01 09:00\n")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        parse("## Pending\n### A\n")
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    threads = [
+        threading.Thread(target=parse, args=("## Pending\n### T\n" * 200,)) for _ in range(4)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert gc.isenabled()

@@ -33,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--config", type=Path, help="config file (default: <home>/config.toml, else defaults)"
     )
+    parser.set_defaults(build_parser=build_parser)  # for `completion`, without a cycle
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     p = sub.add_parser("init", help="create the home: config.toml and workspace/HEARTBEAT.md")

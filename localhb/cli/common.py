@@ -17,7 +17,16 @@ if TYPE_CHECKING:
     from localhb.config import Config
     from localhb.format.parser import Document
 
-__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "error", "load", "moment", "read_document"]
+__all__ = [
+    "EXIT_FAILED",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "duration_text",
+    "error",
+    "load",
+    "moment",
+    "read_document",
+]
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -54,3 +63,15 @@ def moment(text: str, tz: tzinfo, option: str = "--now") -> datetime:
     except ValueError:
         raise UsageError(f"{option}: expected {WHEN_FORMAT}, got {text!r}") from None
     return at if at.tzinfo else resolve_local(at, tz)
+
+
+def duration_text(seconds: float) -> str:
+    """12.3s, 4m05s, 2h03m, 3d04h."""
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    whole = int(seconds)
+    if whole < 3600:
+        return f"{whole // 60}m{whole % 60:02d}s"
+    if whole < 86400:
+        return f"{whole // 3600}h{whole % 3600 // 60:02d}m"
+    return f"{whole // 86400}d{whole % 86400 // 3600:02d}h"

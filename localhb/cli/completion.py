@@ -47,9 +47,7 @@ def handle(args: argparse.Namespace) -> int:
     if args.shell is None:
         print("localhb: error: completion: name a shell: bash, zsh or fish", file=sys.stderr)
         return 2
-    from localhb.cli import build_parser
-
-    tree = command_tree(build_parser())
+    tree = command_tree(args.build_parser())  # set by `localhb.cli.build_parser`
     print({"bash": bash, "zsh": zsh, "fish": fish}[args.shell](tree))
     return 0
 

@@ -95,9 +95,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--json", action="store_true", help="print one JSON object instead")
     p.set_defaults(handler=cmd_status)
 
-    from localhb.cli import daemon_ctl
+    from localhb.cli.daemon_ctl import add_parsers
 
-    daemon_ctl.add_parsers(dsub)
+    add_parsers(dsub, start=cmd_start, stop=cmd_stop)
 
 
 def fixed_clock(start: datetime) -> Callable[[], datetime]:

@@ -16,6 +16,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 
 RELOAD_TIMEOUT = 10.0
 """How long `reload` waits for the daemon's log to confirm."""
@@ -23,7 +24,14 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 
 
-def add_parsers(dsub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parsers(
+    dsub: argparse._SubParsersAction[argparse.ArgumentParser],
+    *,
+    start: Callable[[argparse.Namespace], int],
+    stop: Callable[[argparse.Namespace], int],
+) -> None:
+    """`restart` and `reload`; `start`/`stop` are `daemon_cmd`'s handlers (passed in, so
+    this module never imports back)."""
     p = dsub.add_parser(
         "restart",
         help="stop the daemon (if one runs) and start it again, in the background",
@@ -31,7 +39,7 @@ def add_parsers(dsub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         "running. Exit 0 when it runs again, 1 when it would not stop or start, 2 on a "
         "config error. Under systemd use `systemctl --user restart localhb` instead.",
     )
-    p.set_defaults(handler=cmd_restart)
+    p.set_defaults(handler=cmd_restart, start_handler=start, stop_handler=stop)
     p = dsub.add_parser(
         "reload",
         help="make the running daemon re-read config.toml (SIGHUP), and confirm",
@@ -49,14 +57,14 @@ def _err(message: str) -> None:
 
 
 def cmd_restart(args: argparse.Namespace) -> int:
-    from localhb.cli.daemon_cmd import cmd_start, cmd_stop
-
-    code = cmd_stop(args)
+    cmd_start, cmd_stop = args.start_handler, args.stop_handler  # from `daemon_cmd`
+    code: int = cmd_stop(args)
     if code != EXIT_OK:
         return code
     args.foreground = False
     args.detached = False
-    return cmd_start(args)
+    started: int = cmd_start(args)
+    return started
 
 
 def cmd_reload(args: argparse.Namespace) -> int:

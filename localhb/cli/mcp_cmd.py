@@ -33,7 +33,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def handle_list(args: argparse.Namespace) -> int:
-    from localhb.cli import load
+    from localhb.cli.common import load
 
     config = load(args)
     rows = survey(config)

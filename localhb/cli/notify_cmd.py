@@ -51,7 +51,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def handle_test(args: argparse.Namespace) -> int:
-    from localhb.cli import load
+    from localhb.cli.common import load
     from localhb.core.redact import Redactor
     from localhb.notify.delivery import Deliverer
     from localhb.state.deliveries import DeliveryLog, NewDelivery
@@ -107,7 +107,7 @@ def handle_test(args: argparse.Namespace) -> int:
 
 
 def handle_deliveries(args: argparse.Namespace) -> int:
-    from localhb.cli import load
+    from localhb.cli.common import load
     from localhb.state.deliveries import DeliveryLog
 
     config = load(args)

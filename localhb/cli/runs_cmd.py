@@ -11,6 +11,8 @@ import json
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
+from localhb.cli.common import duration_text
+
 if TYPE_CHECKING:
     from localhb.state.deliveries import Delivery
     from localhb.state.ledger import RunRow
@@ -37,10 +39,10 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     p.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
     p.set_defaults(handler=handle)
-    from localhb.cli import runs_show
+    from localhb.cli.runs_show import add_parser as add_show
 
     actions = p.add_subparsers(dest="runs_command", metavar="ACTION", required=False)
-    runs_show.add_parser(actions)
+    add_show(actions)
 
 
 def _positive(text: str) -> int:
@@ -160,18 +162,6 @@ def _slot(slot: str, tz: tzinfo, started: datetime) -> str:
     local = at.astimezone(tz)
     same_day = local.date() == started.astimezone(tz).date()
     return local.strftime("%H:%M" if same_day else "%Y-%m-%d %H:%M")
-
-
-def duration_text(seconds: float) -> str:
-    """12.3s, 4m05s, 2h03m, 3d04h."""
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    whole = int(seconds)
-    if whole < 3600:
-        return f"{whole // 60}m{whole % 60:02d}s"
-    if whole < 86400:
-        return f"{whole // 3600}h{whole % 3600 // 60:02d}m"
-    return f"{whole // 86400}d{whole % 86400 // 3600:02d}h"
 
 
 def _clip(text: str, width: int) -> str:

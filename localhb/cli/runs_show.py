@@ -80,7 +80,7 @@ def _no_run(wanted: str, known: list[str]) -> None:
 
 def show_lines(row: RunRow, tz: tzinfo) -> list[str]:
     """The lines `runs show` prints for one run."""
-    from localhb.cli.runs_cmd import duration_text
+    from localhb.cli.common import duration_text
 
     result: dict[str, Any] = json.loads(row.result_json) if row.result_json else {}
     kind = "" if row.kind == "task" else f" ({row.kind})"

@@ -661,7 +661,7 @@ def test_sigterm_while_a_task_runs(tmp_path: Path, delay: float, grace: float, s
 
 def test_status_moves_due_times_into_active_hours(tmp_path: Path) -> None:
     """Outside active hours, status shows when tasks really run: at the window's opening."""
-    from localhb.daemon.state import gather_status
+    from localhb.daemon.status import gather_status
 
     text = "## Pending\n### Now\n- Description: due now\n### Evening\n- Recurring: daily at 18:00\n"
     home = write_home(tmp_path, text, active_hours={"start": "09:00", "end": "17:00"})
@@ -675,7 +675,8 @@ def test_status_moves_due_times_into_active_hours(tmp_path: Path) -> None:
 def test_status_prefers_the_daemons_newer_record_of_the_last_cycle(tmp_path: Path) -> None:
     """A cycle that failed before reaching the ledger still shows as the last cycle."""
     from localhb.cli.daemon_cmd import _status_lines
-    from localhb.daemon.state import DaemonState, gather_status, write_state
+    from localhb.daemon.state import DaemonState, write_state
+    from localhb.daemon.status import gather_status
 
     home = write_home(tmp_path)
     write_state(

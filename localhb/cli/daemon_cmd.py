@@ -26,7 +26,7 @@ from localhb.core.errors import ConfigError
 
 if TYPE_CHECKING:
     from localhb.config import Config
-    from localhb.daemon.state import DaemonStatus
+    from localhb.daemon.status import DaemonStatus
 
 HEARTBEAT_OK = "HEARTBEAT_OK"
 START_TIMEOUT = 15.0
@@ -294,7 +294,8 @@ def cmd_stop(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     from localhb.core.clock import utc_now
-    from localhb.daemon.state import find_daemon, gather_status
+    from localhb.daemon.state import find_daemon
+    from localhb.daemon.status import gather_status
 
     try:
         config = load(args)

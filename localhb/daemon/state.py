@@ -1,4 +1,4 @@
-"""The daemon's files in `$LOCALHB_HOME`, and what `localhb daemon status` reports.
+"""The daemon's files in `$LOCALHB_HOME`: its lock, pid file and state file.
 
     daemon.lock   held (flock) by the running daemon for its whole life: the truth
                   about "is a daemon running"; the kernel frees it however the
@@ -12,7 +12,8 @@ live process whose start time matches the one recorded. A pid file without
 that is stale: `start` replaces it, `status` says "not running".
 
 Also here: starting the daemon in the background (`spawn_detached`, then
-`wait_started` until it holds the lock) and gathering `DaemonStatus`.
+`wait_started` until it holds the lock). `localhb.daemon.status` gathers
+what `daemon status` shows.
 """
 
 from __future__ import annotations
@@ -25,19 +26,16 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta, tzinfo
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from localhb.core.atomic import write_atomic
-from localhb.core.errors import HeartbeatFileError, LedgerError
 from localhb.core.proc import process_running, process_start
 
 if TYPE_CHECKING:
-    from localhb.config import Config
-    from localhb.state.ledger import Cycle, RunRow
-    from localhb.timing.wake import Upcoming
+    pass
 
 __all__ = [
     "LOCK_FILE",
@@ -45,12 +43,10 @@ __all__ = [
     "STATE_FILE",
     "DaemonLock",
     "DaemonState",
-    "DaemonStatus",
     "Running",
     "Spawned",
     "file_size",
     "find_daemon",
-    "gather_status",
     "lock_held",
     "process_running",
     "process_start",
@@ -353,133 +349,3 @@ def file_size(path: Path) -> int:
 def python_argv(*args: str) -> list[str]:
     """`python -m localhb <args>` with this interpreter."""
     return [sys.executable, "-m", "localhb", *args]
-
-
-# --- status -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class DaemonStatus:
-    """Everything `localhb daemon status` shows, gathered at `now`."""
-
-    home: Path
-    now: datetime
-    running: Running | None
-    state: DaemonState | None
-    stale_pid: int | None
-    last_cycle: Cycle | None = None
-    due: tuple[Upcoming, ...] = ()
-    errors: tuple[RunRow, ...] = ()
-    problems: tuple[str, ...] = field(default=())
-
-    @property
-    def uptime(self) -> timedelta | None:
-        if self.running is None or self.running.state is None:
-            return None
-        return max(timedelta(0), self.now - self.running.state.started_at)
-
-    def to_dict(self, tz: tzinfo) -> dict[str, Any]:
-        def local(dt: datetime | None) -> str | None:
-            return None if dt is None else dt.astimezone(tz).isoformat()
-
-        state = self.running.state if self.running else None
-        cycle = self.last_cycle
-        uptime = self.uptime
-        return {
-            "home": str(self.home),
-            "running": self.running is not None,
-            "pid": self.running.pid if self.running else None,
-            "started_at": local(state.started_at) if state else None,
-            "uptime_seconds": round(uptime.total_seconds()) if uptime is not None else None,
-            "next_wake": local(state.next_wake) if state else None,
-            "next_wake_reason": state.next_wake_reason if state else None,
-            "stale_pid": self.stale_pid,
-            "stopped_at": local(self.state.stopped_at) if self.state and not self.running else None,
-            "last_cycle": None
-            if cycle is None
-            else {
-                "started_at": local(cycle.started_at),
-                "completed_at": local(cycle.completed_at),
-                "outcome": cycle.outcome,
-                "detail": cycle.detail,
-            },
-            "due_24h": [
-                {"id": u.task_id, "title": u.title, "due": local(u.at), "due_now": u.due_now}
-                for u in self.due
-            ],
-            "recent_errors": [
-                {
-                    "task_id": r.task_id,
-                    "state": r.state,
-                    "at": local(r.completed_at or r.started_at),
-                    "summary": r.summary or r.error or "",
-                }
-                for r in self.errors
-            ],
-            "problems": list(self.problems),
-        }
-
-
-def gather_status(
-    config: Config, now: datetime, *, horizon: timedelta = timedelta(hours=24), errors: int = 5
-) -> DaemonStatus:
-    """Read the daemon's files, the ledger and HEARTBEAT.md; never raises for their content."""
-    from localhb.cycle.workspace import Workspace
-    from localhb.state.store import existing_store
-    from localhb.timing.schedule import is_active, next_active
-    from localhb.timing.wake import due_within
-
-    home = config.home
-    running = find_daemon(home)
-    pid = read_pid(home)
-    stale = pid if running is None and pid is not None else None
-    problems: list[str] = []
-    last_cycle = None
-    recent: tuple[RunRow, ...] = ()
-    ws: Workspace | None = None
-    hb = config.heartbeat
-    due: tuple[Upcoming, ...] = ()
-    try:
-        with existing_store(config) as store:
-            if store is not None:
-                last_cycle = store.last_cycle()
-                recent = tuple(store.recent_errors(errors))
-            ws = Workspace.load(config, store)
-    except LedgerError as exc:
-        problems.append(str(exc))
-        try:
-            ws = Workspace.load(config)
-        except HeartbeatFileError as err:
-            problems.append(str(err))
-    except HeartbeatFileError as exc:
-        problems.append(str(exc))
-    if ws is not None:
-        doc, tz = ws.doc, ws.tz
-        if doc.errors:
-            problems.append(
-                f"{ws.file}: {len(doc.errors)} error(s), so no task runs "
-                "(`localhb validate` shows them)"
-            )
-        items = ws.upcoming(now)
-        due = tuple(due_within(items, now, horizon))
-        # Nothing runs outside active hours: show when each task really will.
-        moved = []
-        for u in due:
-            when = max(u.at, now)
-            if is_active(when, hb.active_hours, tz):
-                moved.append(u)
-                continue
-            opens = next_active(when, hb.active_hours, tz).astimezone(UTC)
-            moved.append(replace(u, at=opens, due_now=False, reason=f"{u.reason}; in active hours"))
-        due = tuple(sorted(moved, key=lambda u: (u.at, u.task_id)))
-    return DaemonStatus(
-        home=home,
-        now=now,
-        running=running,
-        state=read_state(home),
-        stale_pid=stale,
-        last_cycle=last_cycle,
-        due=due,
-        errors=recent,
-        problems=tuple(problems),
-    )

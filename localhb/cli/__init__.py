@@ -77,6 +77,7 @@ def _add_module_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
         add_cmd,
         completion,
         daemon_cmd,
+        doctor_cmd,
         health_cmd,
         mcp_cmd,
         notify_cmd,
@@ -87,7 +88,7 @@ def _add_module_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
     )
 
     modules = (add_cmd, run_cmd, daemon_cmd, runs_cmd, health_cmd, usage_cmd, completion)
-    for module in (*modules, notify_cmd, mcp_cmd, routines_cmd):
+    for module in (*modules, notify_cmd, mcp_cmd, routines_cmd, doctor_cmd):
         module.add_parser(sub)
 
 

@@ -47,6 +47,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def handle(args: argparse.Namespace) -> int:
+    from localhb.cli.doctor_cmd import suggestion
     from localhb.config import load_config
     from localhb.core.clock import utc_now
     from localhb.core.errors import MissingAPIKey
@@ -91,6 +92,7 @@ def handle(args: argparse.Namespace) -> int:
         )
     except MissingAPIKey as exc:
         print(f"localhb: error: {exc}", file=sys.stderr)
+        print(suggestion("key"), file=sys.stderr)
         return EXIT_USAGE
     now = utc_now()
     kind = WorkKind.CHECK if check and task.kind is TaskKind.CONDITIONAL else WorkKind.TASK
@@ -120,7 +122,19 @@ def handle(args: argparse.Namespace) -> int:
         shown = done.result or done.check
         outcome = {"status": done.outcome.status, "summary": done.outcome.summary}
         _print_json(shown.to_dict() if shown is not None else outcome)
+    _suggest_doctor(done.result or done.check)
     return EXIT_FAILED if done.outcome.status == "error" else EXIT_OK
+
+
+def _suggest_doctor(shown: TaskResult | ConditionResult | None) -> None:
+    """After a setup failure (key, model, tool support, unreachable): the fix, and doctor."""
+    from localhb.cli.doctor_cmd import suggestion
+
+    if shown is None or shown.stats.failure is None or not shown.stats.failure.is_setup:
+        return
+    if shown.stats.fix:
+        print(f"localhb: fix: {shown.stats.fix}", file=sys.stderr)
+    print(suggestion("the endpoint or config is wrong"), file=sys.stderr)
 
 
 class TracePrinter:
@@ -143,6 +157,8 @@ class TracePrinter:
             return f"  ~ {event.text}"
         if kind == "model":
             return f"  . model: {event.text}"
+        if kind == "note":
+            return f"  . localhb: {event.text}"
         if kind == "tool":
             head = f"  {event.step:>2} {event.tool}({event.text})"
             took = f" {event.seconds:.1f}s" if event.seconds >= 0.1 else ""

@@ -116,3 +116,17 @@ def test_missing_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     code, checks = doctor(write_home(tmp_path, "https://api.example.com/v1"), capsys)
     assert code == 1 and checks["key"]["status"] == "fail"
     assert "OPENAI_API_KEY" in checks["key"]["fix"]
+
+
+def test_run_suggests_doctor_after_a_setup_failure(
+    scripted_llm: ScriptedLLM, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`localhb run` ending on a wrong model name prints the fix and suggests doctor."""
+    home = write_home(tmp_path, scripted_llm.base_url, "lama3.2")
+    (home / "workspace").mkdir()
+    (home / "workspace" / "HEARTBEAT.md").write_text("## Pending\n### Tidy\n- Description: x\n")
+    scripted_llm.error(404, "model 'lama3.2' not found")
+    assert main(["--home", str(home), "run", "tidy"]) == 1
+    err = capsys.readouterr().err
+    assert "fix: check [llm] model ('lama3.2')" in err and "run `localhb doctor`" in err
+    assert len(scripted_llm.requests) == 1

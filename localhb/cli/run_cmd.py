@@ -47,7 +47,6 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def handle(args: argparse.Namespace) -> int:
-    from localhb.cli.doctor_cmd import suggestion
     from localhb.config import load_config
     from localhb.core.clock import utc_now
     from localhb.core.errors import MissingAPIKey
@@ -92,7 +91,6 @@ def handle(args: argparse.Namespace) -> int:
         )
     except MissingAPIKey as exc:
         print(f"localhb: error: {exc}", file=sys.stderr)
-        print(suggestion("key"), file=sys.stderr)
         return EXIT_USAGE
     now = utc_now()
     kind = WorkKind.CHECK if check and task.kind is TaskKind.CONDITIONAL else WorkKind.TASK

@@ -148,10 +148,8 @@ def test_network_off(tmp_path: Path) -> None:
     """With network = false a sandboxed command cannot connect even to loopback."""
     with socket.create_server(("127.0.0.1", 0)) as server:
         port = server.getsockname()[1]
-        probe = (
-            f"{sys.executable} -c \"import socket; socket.create_connection(('127.0.0.1', {port}),"
-            " 2); print('connected')\""
-        )
+        # bash's /dev/tcp: no interpreter path that the sandbox might not mount
+        probe = f"bash -c 'exec 3<>/dev/tcp/127.0.0.1/{port} && echo connected'"
         on = run(make_context(sandboxed(tmp_path)), probe)
         assert "connected" in on.content
         off = run(make_context(sandboxed(tmp_path, network=False)), probe)

@@ -121,6 +121,37 @@ def test_error_hints_keep_the_home(tmp_path: Path, capsys: pytest.CaptureFixture
     assert f"run `localhb --home {tmp_path} init`" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["tasks", "--home", "{home}"],
+        ["tasks", "--json", "--home", "{home}", "--config", "{config}"],
+        ["--home", "{elsewhere}", "tasks", "--home", "{home}"],
+        ["validate", "--home", "{home}"],
+        ["daemon", "status", "--home", "{home}"],
+        ["runs", "--home", "{home}"],
+        ["routines", "list", "--config", "{config}", "--home", "{home}"],
+    ],
+)
+def test_global_options_after_the_command(
+    home: Path, tmp_path: Path, args: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--home and --config work after the command too; the one after it wins."""
+    values = {"home": str(home), "config": str(home / "config.toml"), "elsewhere": str(tmp_path)}
+    assert main([a.format(**values) for a in args]) == 0, capsys.readouterr().err
+    out = capsys.readouterr().out
+    if "tasks" in args:
+        assert "daily-summary" in out
+
+
+def test_global_options_before_the_command_are_kept(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A --home given only before the command is not reset by the command's own option."""
+    assert main(["--home", str(home), "tasks"]) == 0
+    assert "daily-summary" in capsys.readouterr().out
+
+
 # -- validate --json ----------------------------------------------------------------
 def test_validate_json(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """validate --json: diagnostics, tasks and commented examples, exit 2 on errors."""

@@ -68,7 +68,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_tasks)
 
     _add_module_commands(sub)
+    _accept_global_options_after(sub, home_help)
     return parser
+
+
+def _accept_global_options_after(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], home_help: str
+) -> None:
+    """Let `--home` and `--config` follow the command too (`localhb tasks --home X`).
+
+    Each command parser gets both with a suppressed default, so one given before
+    the command is kept when it is not repeated after it."""
+    for command in sub.choices.values():
+        for action in command._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                _accept_global_options_after(action, home_help)
+        taken = {flag for action in command._actions for flag in action.option_strings}
+        if "--home" not in taken:
+            command.add_argument("--home", type=Path, default=argparse.SUPPRESS, help=home_help)
+        if "--config" not in taken:
+            command.add_argument(
+                "--config", type=Path, default=argparse.SUPPRESS, help="config file"
+            )
 
 
 def _add_module_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

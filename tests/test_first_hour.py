@@ -152,6 +152,41 @@ def test_global_options_before_the_command_are_kept(
     assert "daily-summary" in capsys.readouterr().out
 
 
+def test_the_starter_file_runs_a_task_then_idles(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A fresh home's first cycle runs the live starter task with no model and no key,
+    records it, writes its health file and edits the file; the second is HEARTBEAT_OK."""
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    home = tmp_path / "fresh"
+    assert main(["init", "--home", str(home)]) == 0
+    capsys.readouterr()
+    assert main(["--home", str(home), "daemon", "heartbeat"]) == 0
+    assert "heartbeat-log: ok" in capsys.readouterr().out
+    workspace = home / "workspace"
+    assert (workspace / "heartbeat-log.txt").read_text().strip()
+    text = (workspace / "HEARTBEAT.md").read_text()
+    assert "- Last run: " in text and "(ok)" in text
+    assert list((home / "health").rglob("*heartbeat-log*"))
+    assert main(["--home", str(home), "runs"]) == 0
+    assert "heartbeat-log" in capsys.readouterr().out
+    assert main(["--home", str(home), "daemon", "heartbeat"]) == 0
+    assert capsys.readouterr().out.strip() == "HEARTBEAT_OK"
+
+
+def test_a_failed_run_is_logged_at_error(tmp_path: Path) -> None:
+    """`grep ERROR agent.log` finds a failed task; an ok one stays at INFO."""
+    home = tmp_path / "lhb"
+    (home / "workspace").mkdir(parents=True)
+    (home / "workspace" / "HEARTBEAT.md").write_text(
+        "## Pending\n### Broken\n- Run: exit 3\n### Fine\n- Run: true\n## Completed\n"
+    )
+    main(["--home", str(home), "daemon", "heartbeat"])
+    lines = (home / "logs" / "agent.log").read_text().splitlines()
+    assert [line for line in lines if " ERROR " in line and "broken: error" in line]
+    assert [line for line in lines if " INFO " in line and "fine: ok" in line]
+
+
 # -- validate --json ----------------------------------------------------------------
 def test_validate_json(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """validate --json: diagnostics, tasks and commented examples, exit 2 on errors."""

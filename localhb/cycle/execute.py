@@ -45,6 +45,8 @@ if TYPE_CHECKING:
 __all__ = ["STATUSES", "Agent", "Finished", "LLMAgent", "Options", "crash_end", "execute"]
 
 log = logging.getLogger("localhb")
+_LOG_LEVELS = {"error": logging.ERROR, "partial": logging.WARNING}
+"""A run's end is logged at ERROR or WARNING when it failed, so `grep ERROR agent.log` finds it."""
 
 STATUSES = frozenset(STATUS_VALUES)
 """What a file records of a run (`Outcome.status`)."""
@@ -449,7 +451,9 @@ def _finish(
     snap = store.snapshot(task.id)
     failures = snap.consecutive_failures if snap is not None else 0
     check = kind is WorkKind.CHECK
-    log.info("%s%s: %s - %s", task.id, " (check)" if check else "", outcome.status, outcome.summary)
+    level = _LOG_LEVELS.get(str(outcome.status), logging.INFO)
+    what = f"{task.id} (check)" if check else task.id
+    log.log(level, "%s: %s - %s", what, outcome.status, outcome.summary)
     final = not check or outcome.checked_only
     emit(
         observers,

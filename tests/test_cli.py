@@ -47,10 +47,16 @@ def test_init_creates_and_never_overwrites(
     assert hb.read_text() == "mine\n"
 
 
-def test_starter_file_is_clean_and_idle(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """The starter HEARTBEAT.md validates clean and has no task to run."""
+def test_starter_file_is_clean_and_costs_nothing(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The starter HEARTBEAT.md validates clean; its one live task needs no model."""
     assert main(["--home", str(home), "validate"]) == 0
-    assert "0 pending task(s), 0 error(s) - ok" in capsys.readouterr().out
+    assert "1 pending task(s), 0 error(s) - ok" in capsys.readouterr().out
+    assert main(["--home", str(home), "tasks"]) == 0
+    header, *rows, _ = capsys.readouterr().out.splitlines()
+    at = header.index("TOKENS")
+    assert [(row.split()[0], row[at : at + 6].strip()) for row in rows] == [("heartbeat-log", "0")]
 
 
 def test_validate_reports_errors_with_lines(

@@ -501,9 +501,16 @@ def duration(v: Any) -> timedelta:
         seconds = float(parsed)
     else:
         raise TypeError
+    if seconds != seconds or seconds in (float("inf"), float("-inf")):
+        raise ValueError("not a finite number")
     if seconds <= 0:
         raise ValueError("must be more than zero")
+    if seconds > _LONGEST_DURATION:
+        raise ValueError("longer than ten years, the longest duration")
     return timedelta(seconds=seconds)
+
+
+_LONGEST_DURATION = 3650 * 86400
 
 
 def _build(data: dict[str, Any], *, home: Path, source: Path | None) -> Config:

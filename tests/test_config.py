@@ -129,3 +129,23 @@ def test_starter_template_is_valid(tmp_path: Path) -> None:
     cfg = load_config(ROOT / "templates" / "config.toml", home=tmp_path)
     assert isinstance(cfg, Config)
     tomllib.loads((ROOT / "templates" / "config.toml").read_text())
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        ("inf", "not a finite number"),
+        ("-inf", "not a finite number"),
+        ("nan", "not a finite number"),
+        ("123456789012345678901234567890", "longer than ten years"),
+        ('"99999999999999999h"', "longer than ten years"),
+        ("315532801", "longer than ten years"),
+    ],
+)
+def test_absurd_durations_are_config_errors(tmp_path: Path, value: str, words: str) -> None:
+    """inf, nan and huge durations are a ConfigError naming the key (exit 2), never an
+    OverflowError (issue 11 D7)."""
+    path = write(tmp_path / "config.toml", f"[heartbeat]\ninterval = {value}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert "[heartbeat] interval" in str(caught.value) and words in str(caught.value)

@@ -136,10 +136,13 @@ def test_idle_cycle_is_ok_and_silent(tmp_path: Path, server: ScriptedLLM, run: R
 
 
 def test_starter_home_is_idle(tmp_path: Path, run: Run, capsys: pytest.CaptureFixture[str]) -> None:
-    """A fresh `init` home answers HEARTBEAT_OK: the starter examples never run."""
+    """A fresh `init` home runs its one live, model-free starter task, then answers
+    HEARTBEAT_OK: the commented agent examples never run."""
     home = tmp_path / "fresh"
     assert main(["--home", str(home), "init"]) == 0
     capsys.readouterr()
+    code, out, _ = run(home)
+    assert (code, out) == (0, "heartbeat-log: ok - exit 0\n")
     code, out, _ = run(home)
     assert (code, out) == (0, "HEARTBEAT_OK\n")
 

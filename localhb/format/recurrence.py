@@ -42,6 +42,10 @@ WEEKDAYS = frozenset(range(1, 6))
 WEEKENDS = frozenset({0, 6})
 
 
+MAX_INTERVAL = timedelta(days=3650)
+"""The longest `every N` interval: ten years. Longer ones are a diagnostic, never an overflow."""
+
+
 class RecurrenceError(ValueError):
     """The text is not a schedule localhb understands; `hint` says how to write it."""
 
@@ -405,6 +409,11 @@ def _interval(rest: str, source: str) -> Recurrence:
         raise RecurrenceError(f'"{source}" is not a positive interval', 'try "every 30m"')
     if seconds != int(seconds):
         raise RecurrenceError(f'"{source}" is not a whole number of seconds', 'try "every 90s"')
+    if seconds > MAX_INTERVAL.total_seconds():
+        raise RecurrenceError(
+            f'"{source}" is longer than the longest interval, {MAX_INTERVAL.days} days',
+            'for a yearly task use a cron: "cron: 0 9 15 1 *"',
+        )
     return Recurrence(source=source, interval=timedelta(seconds=int(seconds)))
 
 

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from localhb.core.clock import Clock, utc_now
 from localhb.core.errors import LedgerError
 from localhb.core.results import STATUS_VALUES
+from localhb.cycle.breaker import Breaker
 from localhb.cycle.budget import Budget
 from localhb.cycle.events import Observer, RunFinished, RunStarted, emit
 from localhb.cycle.history_view import history_reader, new_failures_for
@@ -198,6 +199,7 @@ class Options:
     trigger: Trigger = Trigger.SCHEDULE
     gates: bool = True
     budget: Budget | None = None
+    breaker: Breaker | None = None
 
     @classmethod
     def of(cls, config: Config, clock: Callable[[], datetime], **kwargs: Any) -> Options:
@@ -241,7 +243,10 @@ def execute(
     task, clock = work.task, options.clock
     scheduled = options.trigger is Trigger.SCHEDULE
     attempt = task.attempts + 1 if task.kind is TaskKind.ONE_TIME and scheduled else 1
-    budget = options.budget
+    budget, breaker = options.budget, options.breaker
+    if breaker is not None and breaker.reason is not None and task.uses_model:
+        breaker.skip(store, task)  # not claimed: the slot stays due for the next cycle
+        return None
     if budget is not None and work.kind is WorkKind.TASK and task.uses_model:
         reason = budget.block(store)
         if reason is not None:  # not claimed: the slot stays due for a later cycle
@@ -300,6 +305,8 @@ def execute(
         runs.append(run.id)
     started = _started(observers, work, WorkKind.TASK, run, options)
     outcome, end, result = _task(task, agent, extra, budget, store, clock)
+    if breaker is not None and result is not None and _is_setup(result):
+        breaker.trip(task, outcome.summary)
     failures = _finish(store, observers, work, WorkKind.TASK, run, outcome, end, started, options)
     return Finished(
         work, outcome, started, clock(), failures, check, result, tuple(runs), gate=verdict
@@ -352,6 +359,11 @@ def _task(
     outcome = Outcome(task.id, r.status.value, r.summary)
     data = {**r.to_dict(), **extra}
     return outcome, RunEnd.from_result(outcome.status, data, summary=r.summary), r
+
+
+def _is_setup(result: TaskResult) -> bool:
+    failure = result.stats.failure
+    return failure is not None and failure.is_setup
 
 
 def _gate(task: Task, agent: Agent, store: Store) -> tuple[Outcome | None, RunEnd, CheckVerdict]:

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from localhb.core.clock import Clock, utc_now
 from localhb.core.errors import HeartbeatFileError
+from localhb.cycle.breaker import Breaker
 from localhb.cycle.budget import Budget, BudgetEvent, BudgetObserver, log_budget
 from localhb.cycle.events import CycleFinished, CycleReport, Observer, TaskLine, emit
 from localhb.cycle.execute import STATUSES, Finished, LLMAgent, Options, execute
@@ -173,17 +174,25 @@ class Runner:
             return CycleReport("idle")
         idle.forget(str(cfg.home))
         budget = Budget(cfg, self.clock, self.on_budget)
-        finished = self._execute(work, store, tz, budget)
+        breaker = Breaker(self.clock)
+        finished = self._execute(work, store, tz, budget, breaker)
         warnings, moved = self._write(ws, finished)
-        lines = tuple(
-            TaskLine(
-                f.work.task.id,
-                f.outcome.status,
-                f.outcome.summary,
-                "check" if f.outcome.checked_only else "task",
+        down = breaker.warning()
+        if down is not None:
+            warnings.insert(0, down)
+        lines = (
+            tuple(
+                TaskLine(
+                    f.work.task.id,
+                    f.outcome.status,
+                    f.outcome.summary,
+                    "check" if f.outcome.checked_only else "task",
+                )
+                for f in finished
             )
-            for f in finished
-        ) + tuple(budget.lines)
+            + tuple(budget.lines)
+            + tuple(breaker.lines)
+        )
         store.retire(moved)  # finished: the same title written again is a new task
         detail = ", ".join(f"{x.task_id}: {x.status}" for x in lines)
         store.record_cycle(now, self.clock(), "ran", detail)
@@ -218,7 +227,9 @@ class Runner:
         return self.observers
 
     # -- execution ---------------------------------------------------------------
-    def _execute(self, work: list[Work], store: Store, tz: Any, budget: Budget) -> list[Finished]:
+    def _execute(
+        self, work: list[Work], store: Store, tz: Any, budget: Budget, breaker: Breaker
+    ) -> list[Finished]:
         """Run the work, one thread per task (slots of one task in order)."""
         # Work that needs no model (`Run:` tasks, `Check:` gates) needs no key and
         # no client: it sends no request.
@@ -230,7 +241,7 @@ class Runner:
             model=any(w.task.uses_model for w in work),
             scheduling=True,
         )
-        options = Options.of(self.config, self.clock, pid=self.pid, budget=budget)
+        options = Options.of(self.config, self.clock, pid=self.pid, budget=budget, breaker=breaker)
         observers = self._observers(tz)
         groups: dict[str, list[Work]] = {}
         for w in work:

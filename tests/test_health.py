@@ -488,13 +488,20 @@ def test_health_command_json(home: Path, capsys: pytest.CaptureFixture[str]) -> 
 def test_health_command_without_heartbeat_file(
     home: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """An unreadable HEARTBEAT.md still lists the files and says overdue checks were skipped."""
+    """A missing HEARTBEAT.md fails the check (nothing can run), still lists the files
+    and says overdue checks were skipped; --json names the failure."""
     (home / "workspace" / "HEARTBEAT.md").unlink()
     put(home / "health", "old.json", legacy("legacy-task", "GREEN", "2024-01-10T10:00:00Z"))
-    assert health_cli(home, "--now", "2024-01-15 15:00") == 0
+    assert health_cli(home, "--now", "2024-01-15 15:00") == 1
     out = capsys.readouterr().out
     assert "legacy-task" in out and " ok " in out
     assert "overdue checks skipped" in out
+    assert "FAILING:" in out and "HEARTBEAT.md is missing: no task can run" in out
+    assert health_cli(home, "--now", "2024-01-15 15:00", "--json") == 1
+    data = json.loads(capsys.readouterr().out)
+    assert data["ok"] is False and data["setup_ok"] is False
+    assert [f["check"] for f in data["setup_failures"]] == ["heartbeat_missing"]
+    assert "is missing" in data["setup_failures"][0]["reason"]
 
 
 def test_health_command_uses_ledger_first_seen(
@@ -543,3 +550,63 @@ def test_metric_keys_are_documented() -> None:
     """docs/ledger-and-health.md names every metric key a health file carries."""
     doc = (Path(__file__).resolve().parents[1] / "docs" / "ledger-and-health.md").read_text()
     assert all(f"`{k}`" in doc for k in METRIC_KEYS)
+
+
+def test_health_command_fails_on_heartbeat_errors(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A HEARTBEAT.md that validate rejects stops every task: health fails, naming the line,
+    even though every task's last run was ok."""
+    write_runs(home, ("hourly-check", "ok", T0), ("daily-summary", "ok", T0))
+    (home / "workspace" / "HEARTBEAT.md").write_text(
+        "## Pending\n\n### Hourly Check\n- Recurring: every 1h\n\n"
+        "### Daily Summary\n- Recurring: daily at 18:00\n- Due: not-a-date\n"
+    )
+    assert main(["--home", str(home), "validate"]) != 0
+    capsys.readouterr()
+    assert health_cli(home, "--now", "2024-01-15 14:30") == 1
+    out = capsys.readouterr().out
+    assert "FAILING: HEARTBEAT.md has 1 error(s), so no task runs" in out
+    assert "HEARTBEAT.md:8:" in out
+    assert health_cli(home, "--now", "2024-01-15 14:30", "--json") == 1
+    data = json.loads(capsys.readouterr().out)
+    assert data["ok"] is False
+    assert [f["check"] for f in data["setup_failures"]] == ["heartbeat_errors"]
+    assert "HEARTBEAT.md:8:" in data["setup_failures"][0]["reason"]
+
+
+def test_health_command_fails_on_corrupt_ledger(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A state.db of garbage bytes fails the check with the reason, in text and --json."""
+    write_runs(home, ("hourly-check", "ok", T0), ("daily-summary", "ok", T0))
+    (home / "state.db").write_bytes(b"\x00garbage, not sqlite\xff" * 400)
+    assert health_cli(home, "--now", "2024-01-15 14:30") == 1
+    out = capsys.readouterr().out
+    assert "FAILING: state.db cannot be read:" in out
+    assert health_cli(home, "--now", "2024-01-15 14:30", "--json") == 1
+    data = json.loads(capsys.readouterr().out)
+    assert data["ok"] is False and data["setup_ok"] is False
+    assert [f["check"] for f in data["setup_failures"]] == ["ledger_unreadable"]
+
+
+def test_health_command_fails_when_last_cycle_failed(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The ledger's newest cycle ended in error: health fails with its detail; a later
+    good cycle clears it."""
+    write_runs(home, ("hourly-check", "ok", T0), ("daily-summary", "ok", T0))
+    with Ledger.open(home / "state.db") as led:
+        led.record_cycle(T0, T0, "error", "1 error(s) in HEARTBEAT.md")
+    assert health_cli(home, "--now", "2024-01-15 14:30", "--json") == 1
+    data = json.loads(capsys.readouterr().out)
+    assert data["setup_failures"] == [
+        {
+            "check": "last_cycle_error",
+            "reason": "the last cycle (2024-01-15T14:00:00Z) failed: 1 error(s) in HEARTBEAT.md",
+        }
+    ]
+    with Ledger.open(home / "state.db") as led:
+        led.record_cycle(T0 + CYCLE, T0 + CYCLE, "idle", "")
+    assert health_cli(home, "--now", "2024-01-15 14:30") == 0
+    assert "FAILING" not in capsys.readouterr().out

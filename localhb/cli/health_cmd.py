@@ -1,7 +1,8 @@
 """`localhb health`: each task's last status and age from the health files, and
 which recurring tasks are overdue. For monitoring: exit 1 when a pending task's
-latest run ended in error or a recurring task is overdue, else 0; 2 for usage
-or config errors.
+latest run ended in error, a recurring task is overdue, or nothing can run
+(HEARTBEAT.md missing or with errors, state.db unreadable, the last cycle
+failed: see localhb.state.health_checks), else 0; 2 for usage or config errors.
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="show each task's last status and age; flag errors and overdue tasks",
         description="Read the health files and list each task's last status and age, "
         "flagging recurring tasks with no run in two periods. Exit 1 when a pending "
-        "task's last run ended in error or a task is overdue, else 0.",
+        "task's last run ended in error, a task is overdue, or nothing can run "
+        "(HEARTBEAT.md missing or with errors, state.db unreadable, the last cycle "
+        "failed), else 0.",
     )
     p.add_argument("--file", type=Path, help="the HEARTBEAT.md (default: [heartbeat] file)")
     p.add_argument(
@@ -42,6 +45,7 @@ def handle(args: argparse.Namespace) -> int:
     from localhb.cli.common import load, moment, read_document
     from localhb.core.errors import HeartbeatFileError, LedgerError
     from localhb.state.health import assess, scan_health
+    from localhb.state.health_checks import heartbeat_failures, ledger_failures
     from localhb.state.store import existing_store
 
     config = load(args)
@@ -51,10 +55,13 @@ def handle(args: argparse.Namespace) -> int:
     scan = scan_health(config.health_dir)
     path: Path = args.file or config.heartbeat.file
     skipped: str | None = None
+    doc_errors: tuple[Any, ...] = ()
     try:
-        tasks = read_document(path, config).tasks
+        doc = read_document(path, config)
+        tasks, doc_errors = doc.tasks, tuple(doc.errors)
     except HeartbeatFileError as exc:
         tasks, skipped = None, str(exc)
+    setup = [*heartbeat_failures(path, skipped, doc_errors), *ledger_failures(config.state_db)]
 
     known: dict[str, tuple[datetime | None, datetime | None]] = {}
     notes: list[str] = []
@@ -74,7 +81,7 @@ def handle(args: argparse.Namespace) -> int:
         active=config.heartbeat.active_hours,
         known=known,
     )
-    failing = any(r.failing for r in rows)
+    failing = bool(setup) or any(r.failing for r in rows)
     failed_sends = _failed_sends(config, now)
     if args.json:
         out: dict[str, Any] = {
@@ -86,12 +93,16 @@ def handle(args: argparse.Namespace) -> int:
             "tasks": [_row_dict(r) for r in rows],
             "problems": [*scan.problems, *notes],
             "failed_deliveries": [d.to_dict() for d in failed_sends],
+            "setup_ok": not setup,
+            "setup_failures": [f.to_dict() for f in setup],
         }
         print(json.dumps(out, ensure_ascii=False, indent=2))
         return EXIT_FAILED if failing else EXIT_OK
 
     for problem in (*scan.problems, *notes):
         print(f"localhb: warning: {problem}", file=sys.stderr)
+    for f in setup:
+        print(f"FAILING: {f.reason}")
     if rows:
         print(format_health(rows, now, tz))
     else:

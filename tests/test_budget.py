@@ -17,6 +17,7 @@ from localhb.cycle.runner import BudgetEvent, Runner
 from localhb.format.parser import parse
 from localhb.state.budget import day_start, tally
 from localhb.state.ledger import Ledger
+from tests.receivers import HTTPReceiver, http_receiver
 from tests.scripted_llm import ScriptedLLM
 from tests.test_commands import set_config
 from tests.test_heartbeat import Run, hb_file, make_home, run, server
@@ -149,6 +150,41 @@ def test_one_notice_a_day_and_reset_at_local_midnight_across_dst(
     assert cycle(home, "2024-03-31 01:00", events)[0].startswith("alpha: skipped - budget:")
     assert events[-1].first_today is True  # the 31st's first notice
     assert len(events) == 3
+
+
+def budget_messages(rec: HTTPReceiver) -> list[dict[str, Any]]:
+    """The budget alerts a receiver got (an overdue alert may come too: two periods skipped)."""
+    got = [r.json() for r in rec.requests if r.path == "/hook"]
+    return [m for m in got if m["title"].startswith("localhb budget")]
+
+
+def test_budget_cap_notifies_once_a_day_over_http(tmp_path: Path, server: ScriptedLLM) -> None:
+    """The day's first budget skip sends one message to [notify] default; the next day, one more."""
+    text = "## Pending\n### Alpha\n- Recurring: every 1h\n- Description: a\n"
+    home = make_home(tmp_path, server, text)
+    with http_receiver() as rec:
+        set_config(
+            home,
+            budget={"daily_tokens": 500},
+            notify={"timeout": "2s", "retries": 0, "targets": {"ops": f"json://{rec.base}/hook"}},
+        )
+        done(server, "spent", (500, 100))
+        assert cycle(home, "2024-01-15 10:00") == ["alpha: ok - spent"]
+        assert rec.requests == []  # an ok run without a message is not news
+        for hour in ("11:00", "12:00", "13:00"):
+            assert cycle(home, f"2024-01-15 {hour}")[0].startswith("alpha: skipped - budget:")
+        got = budget_messages(rec)
+        assert len(got) == 1, got
+        assert got[0]["title"] == "localhb budget: alert"
+        body = got[0]["message"]
+        assert body.startswith("daily token cap reached: 600 of 500 tokens used today; alpha")
+        assert "after 2024-01-15" in body and "localhb usage" in body
+        done(server, "next day", (500, 100))
+        assert cycle(home, "2024-01-16 10:00") == ["alpha: ok - next day"]
+        assert cycle(home, "2024-01-16 11:00")[0].startswith("alpha: skipped - budget:")
+        got = budget_messages(rec)
+        assert len(got) == 2 and "after 2024-01-16" in got[1]["message"]
+    assert len(server.requests) == 2  # the skipped runs sent nothing to the model
 
 
 def test_run_crossing_the_cap_stops_partial_after_its_step(

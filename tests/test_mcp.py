@@ -135,7 +135,8 @@ def test_tools_line_picks_servers_and_single_tools(
 def test_server_that_exits_at_once_is_told_to_the_model(
     tmp_path: Path, server: ScriptedLLM, capsys: pytest.CaptureFixture[str], repo: Path
 ) -> None:
-    """A server that exits at once: a trace line and a note to the model; the run goes on."""
+    """A server that exits at once: a trace line, a note to the model, and its start failure
+    (not "unknown tool") as the result of a call of one of its tools; the run goes on."""
     home = make_home(tmp_path, server, TASK)
     set_config(home, mcp=servers(repo, dead={"command": "false"}))
     server.call("dead__anything", {}).complete("ok", "coped")
@@ -145,7 +146,9 @@ def test_server_that_exits_at_once_is_told_to_the_model(
     assert "mcp(start time, git) -> ok" in out
     sent = json.dumps(server.requests[0].messages)
     assert "MCP server 'dead' is unavailable" in sent
-    assert "there is no tool 'dead__anything'" in tool_results(server, 1)[0]
+    (result,) = tool_results(server, 1)
+    assert "MCP server 'dead' did not start: exited" in result
+    assert "there is no tool" not in result
 
 
 def test_server_that_hangs_is_bounded_and_killed(

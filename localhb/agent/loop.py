@@ -49,6 +49,7 @@ from localhb.agent.prompting import (
     zone_name,
 )
 from localhb.agent.tools import (
+    CallStatus,
     Outcome,
     PathPolicy,
     Toolbox,
@@ -368,6 +369,7 @@ class _Run:
         self.reported = 0  # replies that came with usage
         self.records: list[ToolCallRecord] = []
         self.errors: list[str] = []
+        self.unavailable: dict[str, str] = {}  # MCP server -> why it did not start
         self._failing: tuple[str, int] = ("", 0)
 
     def time_left(self) -> float:
@@ -508,7 +510,9 @@ class _Run:
                 self.emit(EventKind.NOTE, text=f"tool name {call.name!r} read as {name}")
                 call = replace(call, name=name)
             started = self.clock.monotonic()
-            outcome = self.toolbox.call(call.name, call.arguments, self.ctx)
+            outcome = self.unavailable_call(call) or self.toolbox.call(
+                call.name, call.arguments, self.ctx
+            )
             if outcome.repaired:
                 self.emit(EventKind.NOTE, text=f"{call.name} arguments: {outcome.repaired}")
             seconds = self.clock.monotonic() - started
@@ -533,6 +537,14 @@ class _Run:
         if finished is not None:
             return _End(arguments=finished)
         return None
+
+    def unavailable_call(self, call: ToolCall) -> Outcome | None:
+        """A call of a tool of an MCP server that did not start: its start failure."""
+        server = call.name.partition("__")[0]
+        if server not in self.unavailable or self.toolbox.get(call.name) is not None:
+            return None
+        why = self.unavailable[server]
+        return Outcome(call.name, CallStatus.ERROR, f"error: {why}; no tool of it can be called")
 
     def record(self, call: ToolCall, outcome: Outcome, content: str, seconds: float) -> None:
         arguments = self.redact(_short_arguments(outcome.arguments, call.arguments))
@@ -760,6 +772,10 @@ def _add_mcp_tools(run: _Run, mcp: MCPHub, names: Sequence[str]) -> None:
     seconds = run.clock.monotonic() - started
     base = run.toolbox.tools
     run.toolbox = Toolbox((*base[:-1], *tools, base[-1]))  # complete_task stays last
+    for name in dict.fromkeys(n.partition("__")[0] for n in names):
+        why = mcp.failure(name + "__")
+        if why is not None:
+            run.unavailable[name] = f"MCP server {name!r} did not start: {why}"
     for problem in problems:
         run.errors.append(problem)
         run.emit(EventKind.TOOL, tool="mcp", text="start", outcome="error", detail=problem)

@@ -3,7 +3,8 @@
     Budget.block(store)     why no model run may start now (today's spend), or None
     Budget.guard(store)     what stops a run in progress at a cap (`RunGuard`)
     Budget.skip(...)        a run not started: counted as skip `budget`, reported
-    BudgetEvent             told to the `on_budget` observer (one notice a day)
+    BudgetEvent             told to the `on_budget` observer and to the cycle's
+                            observers (notifications: one message a day)
 
 The spend itself is read from the store (`localhb.state.budget`).
 """
@@ -12,12 +13,12 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from localhb.cycle.events import TaskLine
+from localhb.cycle.events import BudgetEvent, Observer, TaskLine, emit
 
 if TYPE_CHECKING:
     from localhb.config import Config
@@ -27,19 +28,6 @@ if TYPE_CHECKING:
 __all__ = ["Budget", "BudgetEvent", "BudgetObserver", "log_budget"]
 
 log = logging.getLogger("localhb")
-
-
-@dataclass(frozen=True, slots=True)
-class BudgetEvent:
-    """A `[budget]` cap stopped model work: a run `skipped` before it started, or one
-    `stopped` partway. `first_today` is True for the day's first such event, the one
-    that is notified (one notice per budget day)."""
-
-    task_id: str
-    action: str  # skipped | stopped
-    reason: str
-    at: datetime
-    first_today: bool
 
 
 class BudgetObserver(Protocol):
@@ -56,11 +44,15 @@ def log_budget(event: BudgetEvent) -> None:
 
 @dataclass
 class Budget:
-    """The caps of `config` for one cycle; `lines` collects the runs it kept from starting."""
+    """The caps of `config` for one cycle; `lines` collects the runs it kept from starting.
+
+    Each budget event goes to `on_budget` and then to `observers` (the cycle's
+    lifecycle observers: notifications send the day's first event)."""
 
     config: Config
     clock: Callable[[], datetime]
     on_budget: BudgetObserver = log_budget
+    observers: Sequence[Observer] = ()
     lines: list[TaskLine] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -93,14 +85,16 @@ class Budget:
         from localhb.state.budget import first_notice_today
 
         now = self.clock()
+        day = now.astimezone(self.config.budget_tz()).date()
+        with self._lock:  # two tasks crossing the cap at once: one first notice
+            try:
+                first = first_notice_today(self.config.home, day)
+            except OSError as exc:
+                log.error("could not record the budget notice: %s", exc)
+                first = True
+        event = BudgetEvent(task.id, action, reason, now, first, day)
         try:
-            first = first_notice_today(
-                self.config.home, now.astimezone(self.config.budget_tz()).date()
-            )
-        except OSError as exc:
-            log.error("could not record the budget notice: %s", exc)
-            first = True
-        try:
-            self.on_budget(BudgetEvent(task.id, action, reason, now, first))
+            self.on_budget(event)
         except Exception:  # an observer must never break the cycle
             log.exception("budget observer failed")
+        emit(self.observers, event)

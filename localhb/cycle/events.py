@@ -3,6 +3,7 @@
     RunStarted     a run was claimed and its agent is about to start
     RunFinished    a run ended and is recorded in the store (its `RunEnd`)
     CycleFinished  a heartbeat cycle ended (its `CycleReport`), also when skipped
+    BudgetEvent    a `[budget]` cap kept a model run from starting, or stopped one
 
 An observer is any callable taking one event (in the way hynek/stamina's
 instrumentation hooks take frozen details): health files and the daily
@@ -17,7 +18,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Protocol
 
 from localhb.state.records import RunEnd, Trigger
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from localhb.format.model import Diagnostic, Task
 
 __all__ = [
+    "BudgetEvent",
     "CycleFinished",
     "CycleReport",
     "Event",
@@ -110,7 +112,21 @@ class CycleFinished:
     report: CycleReport
 
 
-Event = RunStarted | RunFinished | CycleFinished
+@dataclass(frozen=True, slots=True)
+class BudgetEvent:
+    """A `[budget]` cap stopped model work: a run `skipped` before it started, or one
+    `stopped` partway. `first_today` is True for the day's first such event, the one
+    that is notified (one notice per budget day, `day` in `[budget] timezone`)."""
+
+    task_id: str
+    action: str  # skipped | stopped
+    reason: str
+    at: datetime
+    first_today: bool
+    day: date | None = None
+
+
+Event = RunStarted | RunFinished | CycleFinished | BudgetEvent
 
 
 class Observer(Protocol):

@@ -5,6 +5,7 @@
                    run that ends a piece of work; a "task paused" alert
     CycleFinished  the "HEARTBEAT.md is invalid" and "task overdue" alerts; then wait (bounded) for
                    sends and pings, and stop
+    BudgetEvent    the day's first one: a "budget cap reached" alert to `[notify] default`
 
 Messages are rows of the delivery ledger sent by a background worker, so a
 slow target never holds up a run; with no `[notify.targets]` nothing is
@@ -20,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
-from localhb.cycle.events import CycleFinished, Event, RunFinished, RunStarted
+from localhb.cycle.events import BudgetEvent, CycleFinished, Event, RunFinished, RunStarted
 from localhb.format.model import Task, TaskKind
 from localhb.format.notify import DEFAULT, Mode, NotifySetting, SettingError, parse_setting
 
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("localhb")
 
 FILE_ALERT = "alert:file"
+BUDGET_ALERT = "alert:budget"
 CLOSE_WAIT = 30.0  # seconds a cycle's end waits for sends and pings
 
 
@@ -63,6 +65,8 @@ class NotifyObserver:
             self._ping(event.task, "start", "")
         elif isinstance(event, RunFinished):
             self._finished(event)
+        elif isinstance(event, BudgetEvent):
+            self._budget(event)
         elif isinstance(event, CycleFinished):
             try:
                 self._cycle(event)
@@ -153,6 +157,33 @@ class NotifyObserver:
             event.finished,
             self.tz,
         )
+
+    def _budget(self, event: BudgetEvent) -> None:
+        """`alert:budget`: once per budget day, for the day's first skip or stop."""
+        if not event.first_today or not self.config.notify.targets:
+            return
+        from localhb.notify.policy import decide_alert
+
+        day = event.day or event.at.astimezone(self.tz).date()
+        what = "skipped" if event.action == "skipped" else "stopped partway"
+        text = (
+            f"{event.reason}; {event.task_id} {what}. No model run starts until the next "
+            f"budget day (after {day.isoformat()}); Run: tasks and Check: gates go on. "
+            "See `localhb usage`."
+        )
+        targets = tuple(n for n in self.config.notify.default if self.config.notify.url(n))
+        rows = decide_alert(
+            BUDGET_ALERT,
+            "localhb budget",
+            text,
+            True,
+            targets,
+            self.config.notify,
+            self._open().last_delivered,
+            event.at,
+            self.tz,
+        )
+        self._add(rows, event.at)
 
     def _cycle(self, event: CycleFinished) -> None:
         if not self.config.notify.targets:

@@ -173,7 +173,7 @@ class Runner:
             self._remember_idle(ws, now)
             return CycleReport("idle")
         idle.forget(str(cfg.home))
-        budget = Budget(cfg, self.clock, self.on_budget)
+        budget = Budget(cfg, self.clock, self.on_budget, self._observers(tz))
         breaker = Breaker(self.clock)
         finished = self._execute(work, store, tz, budget, breaker)
         warnings, moved = self._write(ws, finished)

@@ -96,6 +96,7 @@ def _add_module_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
     """Commands that live in their own modules."""
     from localhb.cli import (
         add_cmd,
+        api_cmd,
         completion,
         daemon_cmd,
         doctor_cmd,
@@ -109,7 +110,7 @@ def _add_module_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
     )
 
     modules = (add_cmd, run_cmd, daemon_cmd, runs_cmd, health_cmd, usage_cmd, completion)
-    for module in (*modules, notify_cmd, mcp_cmd, routines_cmd, doctor_cmd):
+    for module in (*modules, notify_cmd, mcp_cmd, routines_cmd, doctor_cmd, api_cmd):
         module.add_parser(sub)
 
 

@@ -18,10 +18,12 @@ __all__ = ["RunEnd", "Trigger"]
 
 
 class Trigger(StrEnum):
-    """What started a run: a cycle's schedule, or a person (`localhb run ID`)."""
+    """What started a run: a cycle's schedule, a person (`localhb run ID`), or a
+    wakeup through the daemon's API (`POST /api/wakeup`)."""
 
     SCHEDULE = "schedule"
     MANUAL = "manual"
+    API = "api"
 
 
 @dataclass(frozen=True, slots=True)

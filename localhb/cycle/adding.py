@@ -23,7 +23,13 @@ from localhb.format.add import NewTask, insert_task
 from localhb.format.model import Diagnostic, Severity, Task
 from localhb.format.parser import Document, parse
 from localhb.format.recurrence import Recurrence, RecurrenceError, parse_recurrence
-from localhb.state.files import Snapshot, read_heartbeat, write_atomic
+from localhb.state.files import (
+    Snapshot,
+    read_heartbeat,
+    read_only,
+    unchanged_since,
+    write_atomic,
+)
 from localhb.timing.plan import History, Policy, judge
 from localhb.timing.relative import WhenError, resolve_due
 from localhb.timing.schedule import slots_after
@@ -166,9 +172,10 @@ def add_task(
                 diagnostics=problems,
             )
         with _WRITING:
-            if not read_heartbeat(target).same_as(snap):
-                continue
-            write_atomic(target, text)
+            if read_only(target):  # chmod 444: the person said hands off
+                raise AddRefused(f"{target} is read-only; make it writable to add tasks")
+            if not write_atomic(target, text, precheck=unchanged_since(snap)):
+                continue  # edited meanwhile: add onto the file as it is now
         ev = judge(task, now, tz, Policy.of(hb), History())
         warnings = tuple(
             d.message

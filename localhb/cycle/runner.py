@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from localhb.core.atomic import Hook
 from localhb.core.clock import Clock, utc_now
 from localhb.core.errors import HeartbeatFileError
 from localhb.cycle.breaker import Breaker
@@ -37,7 +38,7 @@ from localhb.format.edit import Edit, MoveToCompleted, apply_edits
 from localhb.format.model import Section
 from localhb.format.parser import Document
 from localhb.state import idle
-from localhb.state.files import Snapshot, read_heartbeat, write_atomic
+from localhb.state.files import Snapshot, read_heartbeat, read_only, unchanged_since, write_atomic
 from localhb.state.store import PidAlive, Store, existing_store, open_store, process_alive
 from localhb.timing.plan import Work, WorkKind, edits_for
 from localhb.timing.schedule import is_active, next_active, window_end
@@ -70,7 +71,8 @@ class Runner:
     sees (API keys); `on_event` receives live trace events from the agent;
     `observers` receive the lifecycle events (default: health files and the
     memory log); `store` opens the cycle's store (default: the config's
-    ledger); `pid_alive` tells zombie cleanup whether a run's process lives.
+    ledger); `pid_alive` tells zombie cleanup whether a run's process lives;
+    `write_hook` is called at each step of writing HEARTBEAT.md (tests).
     Setting `stopping` makes a running cycle start no further work: what is
     running finishes and is recorded, what has not started stays due.
     """
@@ -87,6 +89,7 @@ class Runner:
     store: Callable[[Config], Store] = open_store
     pid_alive: PidAlive = process_alive
     on_budget: BudgetObserver = log_budget
+    write_hook: Hook | None = None  # a test seam: each step of writing HEARTBEAT.md
     _current: Sequence[Observer] | None = field(default=None, init=False, repr=False)
 
     # -- the cycle ---------------------------------------------------------------
@@ -295,25 +298,38 @@ class Runner:
         if not edits:
             return warnings, []
         path = ws.file
+        if read_only(path):  # chmod 444: the person said hands off
+            warnings.append(
+                f"{path} is read-only, so it was left as it is; the run results are in "
+                "`localhb runs` (make it writable for localhb to record them)"
+            )
+            return warnings, []
+        dropped_all: set[str] = set()
+        done_moves: set[str] = set()  # moved to Completed already (our own earlier write)
         for _ in range(WRITE_TRIES):
             current = read_heartbeat(path)
             base = doc
             keep = edits
             if not current.same_as(snap):
                 base = ws.parse(current.text)
-                keep, dropped = _rebase(doc, base, edits)
+                keep, dropped, already = _rebase(doc, base, edits)
+                done_moves.update(already)
                 warnings += [
                     f"{tid}: removed or renamed in HEARTBEAT.md while it ran; the file was not "
                     f"updated for it (its result is in `localhb runs`)"
                     for tid in dropped
+                    if tid not in dropped_all
                 ]
+                dropped_all.update(dropped)
             text = apply_edits(base, keep)
-            if read_heartbeat(path).same_as(current):
-                if text != current.text:
-                    write_atomic(path, text)
+            # The file is checked again as the last step before the rename, and
+            # read back after it: False means it moved under us, so re-apply.
+            if text == current.text or write_atomic(
+                path, text, precheck=unchanged_since(current), hook=self.write_hook
+            ):
                 moved = [e.task_id for e in keep if isinstance(e, MoveToCompleted)]
-                return warnings, moved
-            snap, doc = current, base  # edited again meanwhile: start over from it
+                return warnings, [*moved, *sorted(done_moves - set(moved))]
+            snap, doc = current, base  # edited meanwhile: re-apply onto the file as it is
         warnings.append("HEARTBEAT.md kept changing; the run results were not written to it")
         return warnings, []
 
@@ -334,15 +350,21 @@ def _record_skip(store: Store, reason: str, now: datetime, message: str) -> None
     log.info("cycle skipped: %s", message)
 
 
-def _rebase(old: Document, new: Document, edits: list[Edit]) -> tuple[list[Edit], list[str]]:
+def _rebase(
+    old: Document, new: Document, edits: list[Edit]
+) -> tuple[list[Edit], list[str], list[str]]:
     """Keep the edits whose task the new text still has, by identity, in Pending.
 
     A task deleted or renamed meanwhile is not brought back (its result stays
     in the ledger); a task edited in place gets its result on its new text.
+    Returns the edits kept, the tasks dropped, and the tasks to move that are
+    in Completed already (an editor saved over our write, keeping it).
     """
     dropped: list[str] = []
+    already: list[str] = []
     keep: list[Edit] = []
     verdict: dict[str, bool] = {}
+    moving = {e.task_id for e in edits if isinstance(e, MoveToCompleted)}
     for e in edits:
         if e.task_id not in verdict:
             after = new.task(e.task_id)
@@ -352,11 +374,15 @@ def _rebase(old: Document, new: Document, edits: list[Edit]) -> tuple[list[Edit]
                 and after.section is Section.PENDING
                 and not after.problem
             )
-            if not verdict[e.task_id]:
+            if verdict[e.task_id]:
+                pass
+            elif e.task_id in moving and after is not None and after.section is Section.COMPLETED:
+                already.append(e.task_id)
+            else:
                 dropped.append(e.task_id)
         if verdict[e.task_id]:
             keep.append(e)
-    return keep, dropped
+    return keep, dropped, already
 
 
 def _describe(w: Work, tz: Any) -> str:

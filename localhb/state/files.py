@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,7 +49,35 @@ def read_heartbeat(path: Path) -> Snapshot:
     return Snapshot(path, text, hashlib.sha256(raw).hexdigest(), st.st_size, st.st_mtime_ns)
 
 
-def write_atomic(path: Path, text: str) -> None:
+def write_atomic(
+    path: Path,
+    text: str,
+    *,
+    precheck: atomic.Precheck | None = None,
+    hook: atomic.Hook | None = None,
+) -> bool:
     """Replace `path` with `text` atomically (`localhb.core.atomic.write_atomic`):
-    fsynced, the old file's mode kept, a symlink kept pointing at the new text."""
-    atomic.write_atomic(path, text)
+    fsynced, the old file's mode kept, a symlink kept pointing at the new text.
+
+    With `precheck`, False when the file was not (or is no longer) the version
+    the text was made from: read it again and re-apply."""
+    return atomic.write_atomic(path, text, precheck=precheck, hook=hook)
+
+
+def unchanged_since(snap: Snapshot) -> atomic.Precheck:
+    """A `precheck` accepting only the bytes `snap` was read from."""
+
+    def check(raw: bytes | None) -> bool:
+        return raw is not None and hashlib.sha256(raw).hexdigest() == snap.sha256
+
+    return check
+
+
+def read_only(path: Path) -> bool:
+    """Whether the file has no write permission bit at all (`chmod 444`): hands off.
+
+    Decided by the mode bits, not by access(2), so it holds for root too."""
+    try:
+        return os.stat(path).st_mode & 0o222 == 0
+    except OSError:
+        return False

@@ -40,11 +40,12 @@ from localhb.format.notify import SettingError, parse_setting
 from localhb.format.recurrence import (
     Recurrence,
     RecurrenceError,
-    looks_like_schedule,
     parse_recurrence,
     schedule_error_in_parentheses,
-    schedule_in_parentheses,
 )
+from localhb.format.titles import schedule_hint as schedule_hint
+from localhb.format.titles import title_problem
+from localhb.format.titles import title_schedule as title_schedule
 
 # Canonical keys and the spellings accepted for them.
 KEYS: dict[str, str] = {
@@ -179,40 +180,6 @@ def slug(title: str) -> str:
         cut = t[:60]
         t = cut.rsplit("-", 1)[0] if "-" in cut[20:] else cut
     return t
-
-
-_GROUPS = re.compile(r"\s*[(（][^)）]*[)）]")
-_NOT_SCHEDULE = re.compile(r"[^\w :：.,/-]|_")  # emoji, bold markers and other decoration
-
-
-def title_schedule(title: str) -> tuple[Recurrence | None, str]:
-    """A schedule written in a title: in its parentheses, or as the whole title.
-
-    Returns the schedule (or None) and the title without a parenthesised
-    schedule: `Check inbox (every 4 hours)` -> (every 4h, `Check inbox`);
-    `Every Monday at 9:00 AM` -> (weekly on Mon at 09:00, unchanged).
-    """
-    found, stripped = schedule_in_parentheses(title)
-    if found is not None:
-        return found, stripped
-    if not looks_like_schedule(title):
-        return None, title
-    bare = _GROUPS.sub("", title)
-    bare = _NOT_SCHEDULE.sub("", bare).strip(" -.,")
-    if not bare or not looks_like_schedule(bare):
-        return None, title
-    try:
-        return parse_recurrence(bare), title
-    except RecurrenceError:
-        return None, title
-
-
-def schedule_hint(title: str) -> str:
-    """How to fix a title that mentions a schedule localhb cannot read."""
-    err = schedule_error_in_parentheses(title)
-    if err is not None:
-        return f"{err.message}; {err.hint}" if err.hint else err.message
-    return "put it in parentheses, e.g. `(every 4 hours)`, or add `- Recurring: ...`"
 
 
 _GC_LOCK = threading.Lock()
@@ -572,15 +539,13 @@ class _Builder:
         scheduled = any(k in by_key for k in ("recurring", "due", "condition", "check"))
         if found is not None:
             recurrence = recurrence or found
-        elif pending and not scheduled and looks_like_schedule(raw_title):
-            shown = raw_title if len(raw_title) <= 60 else raw_title[:59] + "…"
-            self.diag(
-                start,
-                Severity.WARNING,
-                f"the title {shown!r} mentions a schedule localhb cannot read, so it "
-                "runs once, now",
-                schedule_hint(raw_title),
-            )
+        if pending and "recurring" not in by_key and (found is not None or not scheduled):
+            trouble = title_problem(raw_title, found)
+            if trouble is not None:
+                severity = Severity.ERROR if trouble.fatal else Severity.WARNING
+                self.diag(start, severity, trouble.message, trouble.hint)
+                if trouble.fatal:
+                    problems.append(f"line {start + 1}: {trouble.message}")
 
         due = None
         if "due" in by_key:

@@ -27,6 +27,8 @@ from datetime import UTC, datetime, timedelta
 from cronsim import CronSim, CronSimError
 from pytimeparse.timeparse import timeparse as parse_duration
 
+from localhb.format.dayparts import part_of_day, time_hint
+
 __all__ = [
     "Recurrence",
     "RecurrenceError",
@@ -171,7 +173,10 @@ _SEP = r"(?:, (?:and )?| and )"
 _AT_LIST = re.compile(rf"\bat (?:{_ANY_TIME}|{_BARE})(?:{_SEP}(?:at )?(?:{_ANY_TIME}|{_BARE}))*")
 _LIST = re.compile(rf"{_ANY_TIME}(?:{_SEP}(?:at )?{_ANY_TIME})*")
 _ONE_TIME = re.compile(rf"{_ANY_TIME}|{_BARE}")
-_RANGE_OF_TIMES = re.compile(rf"(?:{_ANY_TIME}|\d{{1,2}}) ?(?:-|–|to|until|till) ?{_ANY_TIME}")
+_RANGE_OF_TIMES = re.compile(
+    rf"(?:{_ANY_TIME}|\d{{1,2}}) ?(?:-|–|to|until|till) ?{_ANY_TIME}"
+    rf"|\bbetween (?:{_ANY_TIME}|\d{{1,2}}) and {_ANY_TIME}"
+)
 
 _DAY_WORDS = {
     "sunday": 0, "sun": 0,
@@ -317,11 +322,27 @@ def _days(spec: str) -> tuple[str, str, bool] | None:
 _DAY_HINT = r"\b(?:mon|tue|wed|thu|fri|sat|sun|week|month|daily)"
 
 
+def _window_hint(s: str, window: re.Match[str]) -> str:
+    """Both halves of "every hour between 9am and 5pm": the schedule and its window."""
+    bounds = [_time_value(t.group(0)) for t in _ONE_TIME.finditer(window.group(0))][:2]
+    shown = "-".join(f"{h:02d}:{m:02d}" for h, m in bounds)
+    rest = s[: window.start()] + s[window.end() :]
+    rest = re.sub(r"\b(?:only|from|between)\b|,", " ", rest)
+    rest = re.sub(r"\s+", " ", rest).strip()
+    try:
+        every = parse_recurrence(rest).describe()
+    except RecurrenceError:
+        every = ""
+    if every and len(bounds) == 2:
+        return f'"{every}" within {shown}: write "{every}" and set active hours to {shown}'
+    return 'write when it runs ("every 10m"); limit the hours with active hours'
+
+
 def _calendar(s: str, source: str) -> Recurrence:
-    if _RANGE_OF_TIMES.search(s):
+    window = _RANGE_OF_TIMES.search(s)
+    if window:
         raise RecurrenceError(
-            f'"{source}" gives a time window, not a schedule',
-            'write when it runs ("every 10m"); limit the hours with active hours in the config',
+            f'"{source}" gives a time window, not a schedule', _window_hint(s, window)
         )
     found = _AT_LIST.search(s) or _LIST.search(s)
     times: list[tuple[int, int]] = []
@@ -343,6 +364,12 @@ def _calendar(s: str, source: str) -> Recurrence:
                 f'"{source}" is not a schedule localhb understands', GENERIC_HINT
             ) from exc
         at = ", ".join(f"{h:02d}:{m:02d}" for h, m in times)
+        ordinals = re.findall(r"\b\d{1,2}(?:st|nd|rd|th)\b", prefix or suffix)
+        if times and ordinals and re.search(r"\bmonths?\b", s):
+            days = " and ".join(ordinals)
+            raise RecurrenceError(
+                f'"{source}" names days of the month', f'try "monthly on the {days} at {at}"'
+            ) from exc
         if times and re.match(r"every [\d.]+ ?[a-z]+", prefix):
             raise RecurrenceError(
                 f'"{source}" mixes an interval with clock times', f'try "daily at {at}"'
@@ -398,11 +425,32 @@ def _interval(rest: str, source: str) -> Recurrence:
         rest = "1 " + rest
     if re.fullmatch(r"[\d.\s]+", rest):
         raise RecurrenceError(f'"{source}" has no unit', f'try "every {rest.strip()}m"')
+    ordinals = re.findall(r"\b\d{1,2}(?:st|nd|rd|th)\b", rest)
+    if ordinals and re.search(r"\bmonths?\b", rest):
+        days = " and ".join(ordinals)
+        raise RecurrenceError(
+            f'"{source}" names days of the month',
+            f'try "monthly on the {days}" (at 00:00) or "monthly on the {days} at 09:00"',
+        )
     if re.search(r"\bmonths?\b|\byears?\b", rest):
         raise RecurrenceError(
             f'"{source}" is not a fixed duration', 'try "monthly on the 1st at 09:00" or a cron'
         )
+    if re.fullmatch(r"(?:1 )?(?:check|poll|pass|wake ?up|wake|time)s?", rest):
+        raise RecurrenceError(
+            f'"{source}" does not say how often',
+            'to run on every heartbeat write "every heartbeat"; at a fixed pace, a duration '
+            'such as "every 30m"',
+        )
     seconds = parse_duration(rest)
+    lead = re.match(r"[\d.]+ ?[a-z]+\b", rest)
+    if seconds is None and lead and (head := parse_duration(lead.group(0))):
+        every = "every " + _format_duration(timedelta(seconds=int(head)))
+        raise RecurrenceError(
+            f'"{source}" has words after the interval',
+            f'try "{every}" and keep the rest in the title: `### {rest[lead.end() :].strip()} '
+            f"({every})`",
+        )
     if seconds is None:
         raise RecurrenceError(f'"{source}" is not a schedule localhb understands', GENERIC_HINT)
     if seconds <= 0:
@@ -412,7 +460,8 @@ def _interval(rest: str, source: str) -> Recurrence:
     if seconds > MAX_INTERVAL.total_seconds():
         raise RecurrenceError(
             f'"{source}" is longer than the longest interval, {MAX_INTERVAL.days} days',
-            'for a yearly task use a cron: "cron: 0 9 15 1 *"',
+            'nothing runs that rarely: the longest is "every 3650d" (for a date each year, a '
+            'cron such as "cron: 0 9 15 1 *"; for one run, a `- Due:` date)',
         )
     return Recurrence(source=source, interval=timedelta(seconds=int(seconds)))
 
@@ -441,21 +490,78 @@ def _cron(expr: str, source: str) -> Recurrence:
     return Recurrence(source=source, crons=(" ".join(fields),), literal_cron=True)
 
 
+def _cron_text(text: str) -> str | None:
+    """The cron expression of `text`, read before any `,` rewrite (`0 9,17 * * *` is a list)."""
+    s = unicodedata.normalize("NFKC", text).lower().strip().strip("\"'`").strip()
+    s = re.sub(r"\s+", " ", s.rstrip(".").strip())
+    m = re.fullmatch(r"cron(?:tab)?(?: ?: ?| )(.+)", s)
+    if m:
+        return m.group(1)
+    tokens = s.split()
+    if len(tokens) == 5 and "*" in s and all(_CRON_TOKEN.fullmatch(t) for t in tokens):
+        return s
+    return None
+
+
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_MONTH = r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
+_DATE = re.compile(
+    rf"\b{_MONTH} (\d{{1,2}})(?:st|nd|rd|th)?\b|\b(\d{{1,2}})(?:st|nd|rd|th)? (?:of )?{_MONTH}"
+)
+
+
+def _refuse_unsaid(s: str, source: str) -> None:
+    """Refuse, with a hint that keeps the meaning, what a schedule leaves unsaid.
+
+    A part of the day with no clock time ("daily in the morning") is never
+    00:00; a date in the year ("once a year on december 25th") is a cron."""
+    word = part_of_day(s)
+    if word is not None:
+        days = _PART_WORDS.sub(" ", s.replace("(", " ").replace(")", " "))
+        days = re.sub(r"\s+", " ", days).strip(" ,")
+        if days in ("", "every", "each", "once", "once a day"):
+            days = "daily"
+        try:
+            parse_recurrence(f"{days} at 09:00")
+        except RecurrenceError:
+            days = "daily"
+        raise RecurrenceError(
+            f'"{source}": "{word}" is a part of the day, not a clock time', time_hint(word, days)
+        )
+    m = _DATE.search(s)
+    if m is not None:
+        month = _MONTHS.index(m.group(1) or m.group(4)) + 1
+        day = int(m.group(2) or m.group(3))
+        rest = s[: m.start()] + s[m.end() :]
+        found = [_time_value(t.group(0)) for t in re.finditer(_ANY_TIME, rest)]
+        crons = [f"{mi} {h} {day} {month} *" for h, mi in found] or [f"0 0 {day} {month} *"]
+        written = " and ".join(f'"cron: {c}"' for c in crons)
+        at = "" if found else " (at 00:00; put the hour you mean in the second field)"
+        raise RecurrenceError(
+            f'"{source}" is a date in the year', f"write it as a cron: {written}{at}"
+        )
+
+
+_PART_WORDS = re.compile(
+    r"\b(?:in|on|at) (?:the )?(?=\w)|\b(?:mornings?|afternoons?|evenings?|nights?|nightly"
+    r"|tonight|overnight|dawn|dusk|lunchtime|bedtime)\b"
+    r"|早上|早晨|清晨|上午|中午|下午|傍晚|晚上|夜里|夜间|凌晨"
+)
+
+
 # --- the public entry points ----------------------------------------------------
 
 
 def parse_recurrence(text: str) -> Recurrence:
     """Parse one schedule; raise `RecurrenceError` (with a hint) for anything else."""
     source = text.strip()
+    cron = _cron_text(text)
+    if cron is not None:
+        return _cron(cron, source)
     s = _normalise(text)
     if not s:
         raise RecurrenceError("the schedule is empty", GENERIC_HINT)
-    m = re.fullmatch(r"cron(?:tab)?:? (.+)", s)
-    if m:
-        return _cron(m.group(1), source)
-    tokens = s.split()
-    if len(tokens) == 5 and "*" in s and all(_CRON_TOKEN.fullmatch(t) for t in tokens):
-        return _cron(s, source)
+    _refuse_unsaid(s, source)
     if s == "hourly":
         return Recurrence(source=source, crons=("0 * * * *",))
     m = re.fullmatch(r"(?:once )?(?:every|each) (.+)", s)

@@ -9,7 +9,8 @@ Layout (import from `localhb.config`, not from the modules):
 
     model.py     the frozen dataclasses, built-in defaults, default_home, zone
     values.py    checks for single values (duration, ...) and `_Table`
-    sections.py  the [mcp], [api], [budget] and [notify] tables
+    sections.py  the [mcp], [budget] and [notify] tables
+    api.py       the [api] table (the daemon's wake API)
     loading.py   load_config / config_from_mapping: [heartbeat], [llm], [agent], [tools]
 
 A new key goes into its dataclass in model.py and its table's checker.
@@ -17,6 +18,7 @@ A new key goes into its dataclass in model.py and its table's checker.
 
 from __future__ import annotations
 
+from localhb.config.api import LOOPBACK, APIConfig
 from localhb.config.loading import config_from_mapping, load_config
 from localhb.config.model import (
     DEFAULT_PRICES,
@@ -25,7 +27,6 @@ from localhb.config.model import (
     DEFAULT_SHELL_READ_ONLY,
     NOTIFY_EVENTS,
     AgentConfig,
-    APIConfig,
     BudgetConfig,
     Config,
     HeartbeatConfig,
@@ -41,7 +42,6 @@ from localhb.config.model import (
     default_home,
     zone,
 )
-from localhb.config.sections import LOOPBACK
 from localhb.config.values import duration, tool_families
 
 __all__ = [

@@ -15,6 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from localhb.config.api import api_table
 from localhb.config.model import (
     DEFAULT_REQUIRE_APPROVAL,
     DEFAULT_SHELL_DENY,
@@ -30,7 +31,7 @@ from localhb.config.model import (
     default_home,
     zone,
 )
-from localhb.config.sections import _api, _budget, _mcp, _notify
+from localhb.config.sections import _budget, _mcp, _notify
 from localhb.config.values import (
     _bool,
     _choice,
@@ -256,7 +257,7 @@ def _build(data: dict[str, Any], *, home: Path, source: Path | None) -> Config:
     schedule_t.finish()
     tools_t.finish(nested=("shell", "http", "schedule"))
 
-    api = _api(_Table(data.get("api"), "api", source))
+    api = api_table(_Table(data.get("api"), "api", source))
     notify = _notify(_Table(data.get("notify"), "notify", source))
     return Config(
         home=home,

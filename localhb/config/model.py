@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta, tzinfo
 from pathlib import Path
 
+from localhb.config.api import APIConfig
 from localhb.core.errors import ConfigError
 from localhb.format.model import DEFAULT_TOOL_FAMILIES
 from localhb.timing.schedule import ActiveHours
@@ -137,22 +138,6 @@ class ToolsConfig:
     schedule: ScheduleConfig = ScheduleConfig()
 
 
-@dataclass(frozen=True, slots=True)
-class APIConfig:
-    """[api]: the daemon's wake API (off by default)."""
-
-    enabled: bool = False
-    host: str = "127.0.0.1"
-    port: int = 7142
-    allow_remote: bool = False
-    max_requests_per_minute: int = 60
-    max_queued: int = 16
-
-    @property
-    def listen(self) -> str:
-        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
-
-
 NOTIFY_EVENTS = ("error", "partial", "ok", "message")
 """What `[notify] on` may name: outcome classes, and `message` (an ok run with a message)."""
 
@@ -262,7 +247,7 @@ class Config:
     agent: AgentConfig
     tools: ToolsConfig
     source_bytes: bytes | None = None  # the file exactly as read (None: defaults)
-    api: APIConfig = APIConfig()
+    api: APIConfig = APIConfig()  # noqa: RUF009 - a frozen dataclass, safe to share
     budget: BudgetConfig = BudgetConfig()
     notify: NotifyConfig = NotifyConfig()
     mcp: MCPConfig = MCPConfig()

@@ -1,4 +1,4 @@
-"""The checkers of the `[mcp]`, `[api]`, `[budget]` and `[notify]` tables."""
+"""The checkers of the `[mcp]`, `[budget]` and `[notify]` tables (`[api]`: config/api.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from typing import Any
 from localhb.config.model import (
     DEFAULT_PRICES,
     NOTIFY_EVENTS,
-    APIConfig,
     BudgetConfig,
     MCPConfig,
     MCPServer,
@@ -20,7 +19,6 @@ from localhb.config.model import (
     zone,
 )
 from localhb.config.values import (
-    _bool,
     _int_at_least,
     _opt_str,
     _raise,
@@ -82,45 +80,6 @@ def _mcp(data: Any, source: Path | None, base: Path) -> MCPConfig:
         )
         s.finish()
     return MCPConfig(tuple(servers))
-
-
-LOOPBACK = ("127.0.0.1", "::1", "localhost")
-
-
-def _api(t: _Table) -> APIConfig:
-    """[api], with a listen address off loopback refused unless `allow_remote = true`."""
-
-    def listen(v: Any) -> tuple[str, int]:
-        text = _str(v).strip()
-        host, sep, port = text.rpartition(":")
-        if not sep or not port.isdigit() or not 0 < int(port) < 65536:
-            raise ValueError('write "host:port", e.g. "127.0.0.1:7142"')
-        host = host.strip("[]")
-        if not host:
-            raise ValueError("the host is missing")
-        return host, int(port)
-
-    enabled = t.get("enabled", False, _bool, "true or false")
-    host, port = t.get("listen", ("127.0.0.1", 7142), listen, 'an address like "127.0.0.1:7142"')
-    allow_remote = t.get("allow_remote", False, _bool, "true or false")
-    api = APIConfig(
-        enabled=enabled,
-        host=host,
-        port=port,
-        allow_remote=allow_remote,
-        max_requests_per_minute=t.get(
-            "max_requests_per_minute", 60, _int_at_least(1), "a whole number >= 1"
-        ),
-        max_queued=t.get("max_queued", 16, _int_at_least(1), "a whole number >= 1"),
-    )
-    t.finish()
-    if host not in LOOPBACK and not allow_remote:
-        raise t.error(
-            "listen",
-            f"{host!r} is not a loopback address; set `allow_remote = true` as well to "
-            "listen on it (and put TLS in front, see docs/api.md)",
-        )
-    return api
 
 
 def _budget(t: _Table, agent: _Table) -> BudgetConfig:

@@ -182,6 +182,35 @@ def test_mcp_list_shows_servers_and_tools(
     assert rows["dead"]["error"].startswith("cannot start")
 
 
+def test_doctor_starts_each_server_and_lists_its_tools(
+    tmp_path: Path, server: ScriptedLLM, repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`localhb doctor` checks every [[mcp.servers]] entry: its tools, or why it does not start."""
+    home = make_home(tmp_path, server, TASK)
+    missing = tmp_path / "no-such-server"
+    set_config(home, mcp=servers(repo, dead={"command": str(missing), "args": ["--x"]}))
+    server.models = ["scripted"]
+    server.call("report_word", {"word": "pong"})
+    assert main(["--home", str(home), "doctor"]) == 1
+    out = capsys.readouterr().out
+    assert "ok   tools     a tool call came back" in out
+    (time_line,) = [ln for ln in out.splitlines() if "mcp time" in ln]
+    assert time_line.startswith("ok   mcp time  starts; 2 tool(s): ")
+    assert "time__get_current_time" in time_line and "time__convert_time" in time_line
+    (git_line,) = [ln for ln in out.splitlines() if "mcp git" in ln]
+    assert "git__git_log" in git_line
+    (dead_line,) = [ln for ln in out.splitlines() if "mcp dead" in ln]
+    assert dead_line.startswith("FAIL mcp dead  does not start: cannot start")
+    assert f"try it by hand: {missing} --x" in out
+    assert out.rstrip().endswith("doctor: problems found")
+    set_config(home, mcp=servers(repo))
+    server.call("report_word", {"word": "pong"})
+    assert main(["--home", str(home), "doctor", "--json"]) == 0
+    checks = {c["name"]: c for c in json.loads(capsys.readouterr().out)}
+    assert checks["mcp time"]["status"] == checks["mcp git"]["status"] == "ok"
+    assert alive(str(repo)) == []  # doctor stops what it started
+
+
 @pytest.mark.parametrize(
     ("entry", "message"),
     [
@@ -272,3 +301,28 @@ def test_streamable_http_server_and_a_call_that_hangs(
     assert "echo: hello" in tool_results(server, 1)[0]
     stalled = tool_results(server, 2)[1]
     assert "error" in stalled and "MCP server 'echo' did not answer within 5s" in stalled
+
+
+def test_server_that_crashes_mid_call_ends_the_run_bounded(
+    tmp_path: Path, server: ScriptedLLM, run: Run
+) -> None:
+    """A stdio server that dies during a call: a clear tool error, later calls say it stopped,
+    the run finishes well inside its bounds, and no process is left."""
+    script = Path(__file__).with_name("mcp_crash_server.py")
+    home = make_home(tmp_path, server, TASK)
+    entry = {"name": "crashy", "command": sys.executable, "args": [str(script)], "timeout": "60s"}
+    set_config(home, mcp={"servers": [entry]}, agent={"task_timeout": "120s"})
+    server.call("crashy__echo", {"text": "before"})
+    server.call("crashy__crash", {})
+    server.call("crashy__echo", {"text": "after"})
+    server.complete("ok", "coped")
+    code, out, err = run(home, "--now", "2024-01-15 10:00")
+    assert (code, out) == (0, "report: ok - coped\n"), err
+    assert "echo: before" in tool_results(server, 1)[0]
+    crashed = tool_results(server, 2)[1]
+    assert "error: MCP server 'crashy' stopped: it stopped during a call of crash" in crashed
+    assert "its stderr ends: crashy: exiting mid-call" in crashed
+    after = tool_results(server, 3)[2]
+    assert "error: MCP server 'crashy' is unavailable: it stopped during a call" in after
+    assert "did not answer" not in crashed  # told at once, not after the 60 s timeout
+    assert alive(str(script)) == []

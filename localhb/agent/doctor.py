@@ -6,6 +6,8 @@
     model      `[llm] model` is among the models it offers (where it lists them)
     tools      one tiny request with one tool: does a tool call come back?
     template   llama.cpp only: does the `/props` chat template support tools?
+    mcp NAME   each `[[mcp.servers]]` entry started (then stopped): its tools, or
+               why it does not start (`mcp_checks`)
 
 Each check is a frozen `Check` with a status (ok, warn, fail, skip), a detail
 and, unless ok, a fix. Nothing here prints; `localhb.cli.doctor_cmd` does.
@@ -83,6 +85,31 @@ def run_checks(config: Config, env: Mapping[str, str], *, timeout: float = 30.0)
         if props is not None:
             checks.append(_template_check(props))
     return checks
+
+
+def mcp_checks(config: Config) -> list[Check]:
+    """One check per `[[mcp.servers]]` entry: started, listed and stopped, as a cycle would."""
+    if not config.mcp.servers:
+        return []
+    from localhb.agent.mcp import MCPHub
+
+    config.agent.workspace.mkdir(parents=True, exist_ok=True)
+    out: list[Check] = []
+    with MCPHub(config.mcp.servers, cwd=str(config.agent.workspace)) as hub:
+        for server in config.mcp.servers:
+            tools, problems = hub.tools([server.name])
+            name = f"mcp {server.name}"
+            if problems:
+                where = server.url or " ".join([server.command or "", *server.args])
+                why = hub.failure(server.name + "__") or "; ".join(problems)
+                fix = (
+                    f"check [[mcp.servers]] {server.name!r} in config.toml; try it by hand: {where}"
+                )
+                out.append(Check(name, "fail", _line(f"does not start: {why}"), fix))
+                continue
+            listed = ", ".join(t.name for t in tools) or "(none)"
+            out.append(Check(name, "ok", _line(f"starts; {len(tools)} tool(s): {listed}")))
+    return out
 
 
 def _source(config: Config) -> str:

@@ -289,12 +289,21 @@ class MCPHub:
                 f"MCP server {remote.server!r} did not answer within {limit:g}s", tool=tool
             ) from None
         except BaseException as exc:
-            if server.session is None or server.task is None or server.task.done():
+            why = _reason(exc)
+            gone = server.task is None or server.task.done() or "connection closed" in why.lower()
+            if server.session is None or gone:
+                # it died mid-call: later calls are told at once that it is gone
+                server.session = None
+                if server.error is None:
+                    server.error = f"it stopped during a call of {remote.name} ({why})"
+                    tail = self.stderr_tail(remote.server)
+                    if tail:
+                        server.error += f"; its stderr ends: {tail}"
                 raise ToolError(
-                    f"MCP server {remote.server!r} stopped: {server.error or _reason(exc)}",
-                    tool=tool,
+                    f"MCP server {remote.server!r} stopped: {server.error}", tool=tool
                 ) from None
-            raise ToolError(f"{_reason(exc)}", tool=tool) from None
+            message = f"MCP server {remote.server!r}: {remote.name}: {why}"
+            raise ToolError(message, tool=tool) from None
         text = _render(result)
         if getattr(result, "is_error", False):
             raise ToolError(text or "the tool reported an error", tool=tool)

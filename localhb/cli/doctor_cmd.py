@@ -18,11 +18,12 @@ EXIT_FAILED = 1
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
         "doctor",
-        help="check config, key, endpoint, model and tool calls; print a fix for each problem",
+        help="check config, key, endpoint, model, tool calls and MCP servers; print fixes",
         description="Check what a run needs from the endpoint: the config and key, that the "
         "endpoint answers, that [llm] model is offered (/models), that one tiny request "
         "with one tool brings a tool call back, and for llama.cpp that the /props chat "
-        "template supports tools. Exit 0 when nothing failed, 1 when a check failed.",
+        "template supports tools; then start each [[mcp.servers]] entry and list its tools "
+        "(or show why it does not start). Exit 0 when nothing failed, 1 when a check failed.",
     )
     p.add_argument("--json", action="store_true", help="print the checks as a JSON list")
     p.add_argument(
@@ -36,12 +37,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def handle(args: argparse.Namespace) -> int:
-    from localhb.agent.doctor import run_checks
+    from localhb.agent.doctor import mcp_checks, run_checks
     from localhb.config import load_config
 
     config = load_config(args.config, home=args.home)
     timeout = args.timeout or config.llm.request_timeout
-    checks = run_checks(config, os.environ, timeout=timeout)
+    checks = run_checks(config, os.environ, timeout=timeout) + mcp_checks(config)
     if args.json:
         print(json.dumps([c.to_dict() for c in checks], ensure_ascii=False, indent=2))
     else:
@@ -51,8 +52,10 @@ def handle(args: argparse.Namespace) -> int:
             if c.fix and c.status != "ok":
                 print(f"     {'':<9} fix: {c.fix}")
     failed = any(c.status == "fail" for c in checks)
+    mcp = bool(config.mcp.servers)
     if not args.json:
-        print("doctor: " + ("problems found" if failed else "the endpoint looks ready"))
+        ready = "the endpoint and MCP servers look ready" if mcp else "the endpoint looks ready"
+        print("doctor: " + ("problems found" if failed else ready))
     return EXIT_FAILED if failed else EXIT_OK
 
 

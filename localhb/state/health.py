@@ -515,7 +515,7 @@ def _opportunities(
         while True:
             moment = next_active(moment + cycle, active, tz)
             yield moment
-    for slot in islice(slots_after(rec, after, tz), 5000):
+    for slot in islice(slots_after(rec, after, tz, anchor=after), 5000):  # N after the run
         moment = next_active(slot, active, tz)
         if moment != last:
             yield moment

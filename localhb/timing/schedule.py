@@ -12,7 +12,11 @@ Slots are the instants a recurring task is meant to run:
 - an interval that divides 24 h evenly is a grid on the local clock from
   midnight ("every 4 hours" is 00:00, 04:00, ... local): a grid time in the
   repeated hour runs at both instants, one inside a gap at the transition;
-- any other interval is a grid from the Unix epoch, N apart in UTC.
+- any other interval is a grid N apart in UTC anchored at the last run's
+  slot (the ledger's, else the file's `Last run`), or, before the first run,
+  at when the task first appeared: "every 3 days" is 3 days after the last
+  run, one run per slot. Without an anchor (`slots_until` called bare) the
+  grid counts from the Unix epoch.
 
 docs/schedules.md explains the rules for people.
 """
@@ -37,7 +41,9 @@ __all__ = [
     "ActiveHours",
     "Evaluation",
     "State",
+    "divides_day",
     "evaluate",
+    "interval_anchor",
     "is_active",
     "next_active",
     "parse_active_hours",
@@ -227,10 +233,17 @@ def _day_grid(day: date, step: int, tz: tzinfo) -> tuple[datetime, ...]:
     return tuple(sorted(found))
 
 
-def _interval_back(step: timedelta, t: datetime, tz: tzinfo) -> Iterator[datetime]:
+def divides_day(step: timedelta) -> bool:
+    """Whether an interval is a grid on the local clock from midnight (it divides 24 h)."""
+    return 86400 % int(step.total_seconds()) == 0
+
+
+def _interval_back(
+    step: timedelta, t: datetime, tz: tzinfo, anchor: datetime = _EPOCH
+) -> Iterator[datetime]:
     seconds = int(step.total_seconds())
     if 86400 % seconds:
-        latest = _EPOCH + step * ((t - _EPOCH) // step)
+        latest = anchor + step * ((t - anchor) // step)
         while True:
             yield latest
             latest -= step
@@ -242,10 +255,12 @@ def _interval_back(step: timedelta, t: datetime, tz: tzinfo) -> Iterator[datetim
         day -= _DAY
 
 
-def _interval_forward(step: timedelta, t: datetime, tz: tzinfo) -> Iterator[datetime]:
+def _interval_forward(
+    step: timedelta, t: datetime, tz: tzinfo, anchor: datetime = _EPOCH
+) -> Iterator[datetime]:
     seconds = int(step.total_seconds())
     if 86400 % seconds:
-        slot = _EPOCH + step * ((t - _EPOCH) // step + 1)
+        slot = anchor + step * ((t - anchor) // step + 1)
         while True:
             yield slot
             slot += step
@@ -302,21 +317,59 @@ def _unique(slots: Iterator[datetime]) -> Iterator[datetime]:
         last = slot
 
 
-def slots_until(rec: Recurrence, t: datetime, tz: tzinfo) -> Iterator[datetime]:
-    """The slots at or before `t`, latest first, as UTC instants (none for every-cycle)."""
+def slots_until(
+    rec: Recurrence, t: datetime, tz: tzinfo, anchor: datetime | None = None
+) -> Iterator[datetime]:
+    """The slots at or before `t`, latest first, as UTC instants (none for every-cycle).
+
+    `anchor` is a slot of an interval that does not divide a day (the last
+    run's slot); without one its grid counts from the Unix epoch."""
     t = t.astimezone(UTC)
     if rec.interval is not None:
-        return _interval_back(rec.interval, t, tz)
+        return _interval_back(rec.interval, t, tz, _anchor_or_epoch(anchor))
     walks = [_cron_back(expr, t, tz) for expr in rec.crons]
     return _unique(heapq.merge(*walks, reverse=True))
 
 
-def slots_after(rec: Recurrence, t: datetime, tz: tzinfo) -> Iterator[datetime]:
-    """The slots strictly after `t`, earliest first, as UTC instants."""
+def slots_after(
+    rec: Recurrence, t: datetime, tz: tzinfo, anchor: datetime | None = None
+) -> Iterator[datetime]:
+    """The slots strictly after `t`, earliest first, as UTC instants (`anchor`: as above)."""
     t = t.astimezone(UTC)
     if rec.interval is not None:
-        return _interval_forward(rec.interval, t, tz)
+        return _interval_forward(rec.interval, t, tz, _anchor_or_epoch(anchor))
     return _unique(heapq.merge(*(_cron_forward(expr, t, tz) for expr in rec.crons)))
+
+
+def _anchor_or_epoch(anchor: datetime | None) -> datetime:
+    return _EPOCH if anchor is None else anchor.astimezone(UTC)
+
+
+def interval_anchor(
+    rec: Recurrence,
+    now: datetime,
+    tz: tzinfo,
+    *,
+    last_run: datetime | None,
+    last_slot: datetime | None,
+    first_seen: datetime | None,
+) -> datetime | None:
+    """Where the slots of an interval that does not divide a day are counted from.
+
+    The last run's slot (the ledger's, unless the file's `Last run` is a whole
+    interval later), else the file's `Last run`, else when the task first
+    appeared, else `now` (to the minute). None for every other schedule."""
+    if rec.interval is None or divides_day(rec.interval):
+        return None
+    ledger = _aware(last_slot, tz) if last_slot is not None else None
+    written = _aware(last_run, tz) if last_run is not None else None
+    if ledger is not None and (written is None or written < ledger + rec.interval):
+        return ledger
+    if written is not None:
+        return written
+    if first_seen is not None:
+        return _aware(first_seen, tz)
+    return _floor_minute(now)
 
 
 # --- evaluation ---------------------------------------------------------------------
@@ -392,7 +445,7 @@ def _catch_up(
         if n == 1:
             reason = f"due: slot {slot}"
         elif n <= ALL_CAP:
-            reason = f"due: {n} missed slots up to {slot}, runs each (catch-up all)"
+            reason = f"due: catch-up of {n} missed up to {slot}, runs each (catch-up all)"
         else:
             reason = (
                 f"due: {times} missed slots up to {slot}; runs the latest {ALL_CAP}, "
@@ -401,7 +454,8 @@ def _catch_up(
         return Evaluation(True, State.DUE, runs, latest, reason)
     if policy is CatchUp.NONE:
         if now - latest > window:
-            skipped = "skipped missed slots (catch-up none)"
+            plural = "s" if n > 1 else ""
+            skipped = f"skipped {times} missed slot{plural} (catch-up none)"
             return _scheduled(upcoming, tz, skipped)
         reason = f"due: slot {slot}"
         if n > 1:
@@ -409,7 +463,7 @@ def _catch_up(
         return Evaluation(True, State.DUE, (latest,), latest, reason)
     reason = f"due: slot {slot}"
     if n > 1:
-        reason += "; earlier slots were missed too, runs once (catch-up once)"
+        reason += f"; catch-up of {times} missed, runs once (catch-up once)"
     return Evaluation(True, State.DUE, (latest,), latest, reason)
 
 
@@ -430,20 +484,19 @@ def _recurring(
         return Evaluation(True, State.DUE, (slot,), slot, "due: every heartbeat")
     covered = [_aware(d, tz) for d in (task.last_run, last_slot) if d is not None]
     since = max(covered) if covered else None
-    upcoming = _next_slot(rec, max([now, *covered]), tz)
-    latest = _latest_slot(rec, now, tz)
+    anchor = interval_anchor(
+        rec, now, tz, last_run=task.last_run, last_slot=last_slot, first_seen=first_seen
+    )
+    upcoming = _next_slot(rec, max([now, *covered]), tz, anchor)
+    latest = _latest_slot(rec, now, tz, anchor)
     if since is None and rec.interval is not None and latest is not None:
         reason = f"due: first run, slot {_show(latest, tz, now)}"
         return Evaluation(True, State.DUE, (latest,), latest, reason)
     base = since if since is not None else first_seen
     missed: list[datetime] = []
-    if base is not None and policy is CatchUp.ALL:
-        missed = _uncovered(slots_until(rec, now, tz), _aware(base, tz))
-    elif base is not None and latest is not None and latest > _aware(base, tz):
-        # Only the latest slot matters to `once` and `none`: no need to count the rest.
-        previous = _latest_slot(rec, latest - timedelta(seconds=1), tz)
-        older = previous is not None and previous > _aware(base, tz)
-        missed = [latest, previous] if older and previous is not None else [latest]
+    if base is not None and latest is not None and latest > _aware(base, tz):
+        # Counted to ALL_CAP + 1 at most: the walk stops at the first covered slot.
+        missed = _uncovered(slots_until(rec, now, tz, anchor), _aware(base, tz))
     if not missed and since is None and latest is not None and now - latest <= window:
         missed = [latest]  # never run: the slot that just fired still counts
     if not missed:
@@ -452,15 +505,19 @@ def _recurring(
 
 
 @lru_cache(maxsize=4096)
-def _latest_slot(rec: Recurrence, t: datetime, tz: tzinfo) -> datetime | None:
+def _latest_slot(
+    rec: Recurrence, t: datetime, tz: tzinfo, anchor: datetime | None = None
+) -> datetime | None:
     """The latest slot at or before `t` (cached: tasks share schedules and `now`)."""
-    return next(slots_until(rec, t, tz), None)
+    return next(slots_until(rec, t, tz, anchor), None)
 
 
 @lru_cache(maxsize=4096)
-def _next_slot(rec: Recurrence, t: datetime, tz: tzinfo) -> datetime | None:
+def _next_slot(
+    rec: Recurrence, t: datetime, tz: tzinfo, anchor: datetime | None = None
+) -> datetime | None:
     """The first slot after `t` (cached like `_latest_slot`)."""
-    return next(slots_after(rec, t, tz), None)
+    return next(slots_after(rec, t, tz, anchor), None)
 
 
 def _uncovered(walk: Iterator[datetime], since: datetime) -> list[datetime]:
@@ -506,7 +563,7 @@ def evaluate(
         reason = f'paused: "{task.paused}"' if task.paused else "paused"
         return Evaluation(False, State.PAUSED, (), None, reason)
     if task.problem is not None:
-        return Evaluation(False, State.INVALID, (), None, f"skipped: {task.problem}")
+        return Evaluation(False, State.INVALID, (), None, f"invalid: {task.problem}")
     if task.kind is TaskKind.ONE_TIME:
         return _one_time(task, now, tz, first_seen, retry_base, max_attempts)
     if task.kind is TaskKind.CONDITIONAL:

@@ -157,7 +157,6 @@ REJECTED = [
     ("daily at 0900", "without a colon", "09:00"),
     ("Monday", "days but no time", 'try "every monday at 09:00"'),
     ("9:00", "a time but no days", 'try "daily at 09:00"'),
-    ("every morning at 8:00 AM", "does not say which days", 'try "daily at 08:00"'),
     (
         "every 2 hours: 10AM, 2PM, 6PM, 10PM",
         "mixes an interval with clock times",

@@ -20,16 +20,36 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from cronsim import CronSim, CronSimError
 from pytimeparse.timeparse import timeparse as parse_duration
 
+from localhb.format.calendar import parse_calendar
+from localhb.format.clock import ANY_TIME as _ANY_TIME
+from localhb.format.clock import AT_LIST as _AT_LIST
+from localhb.format.clock import DAILY as _DAILY
+from localhb.format.clock import LIST as _LIST
+from localhb.format.clock import ONE_TIME as _ONE_TIME
+from localhb.format.clock import RANGE_OF_TIMES as _RANGE_OF_TIMES
+from localhb.format.clock import SEP as _SEP
+from localhb.format.clock import day as _day
+from localhb.format.clock import time_value as _time_value
 from localhb.format.dayparts import part_of_day, time_hint
+from localhb.format.recurrence_model import (
+    DAY_ABBR,
+    GENERIC_HINT,
+    MAX_INTERVAL,
+    WEEKDAYS,
+    WEEKENDS,
+    Recurrence,
+    RecurrenceError,
+)
+from localhb.format.recurrence_model import format_duration as _format_duration
+from localhb.format.rrule_text import parse_rrule
 
 __all__ = [
+    "GENERIC_HINT",
     "Recurrence",
     "RecurrenceError",
     "looks_like_schedule",
@@ -37,56 +57,6 @@ __all__ = [
     "schedule_error_in_parentheses",
     "schedule_in_parentheses",
 ]
-
-GENERIC_HINT = 'try "every 3h", "daily at 09:00", "weekdays at 08:00" or "cron 0 9 * * 1-5"'
-DAY_ABBR = ("Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat")
-WEEKDAYS = frozenset(range(1, 6))
-WEEKENDS = frozenset({0, 6})
-
-
-MAX_INTERVAL = timedelta(days=3650)
-"""The longest `every N` interval: ten years. Longer ones are a diagnostic, never an overflow."""
-
-
-class RecurrenceError(ValueError):
-    """The text is not a schedule localhb understands; `hint` says how to write it."""
-
-    def __init__(self, message: str, hint: str = "") -> None:
-        self.message = message
-        self.hint = hint
-        super().__init__(message)
-
-
-@dataclass(frozen=True, slots=True)
-class Recurrence:
-    """A parsed schedule.
-
-    Exactly one of the three shapes is used:
-    - `every_cycle`: runs on every heartbeat cycle ("every heartbeat");
-    - `interval`: fixed-length slots ("every 30m");
-    - `crons`: a union of 5-field cron expressions in the configured zone,
-      one per clock time ("daily at 09:00 and 18:00" -> ("0 9 * * *", "0 18 * * *")).
-    `literal_cron` is true when the author wrote the cron expression itself.
-    """
-
-    source: str
-    every_cycle: bool = False
-    interval: timedelta | None = None
-    crons: tuple[str, ...] = ()
-    literal_cron: bool = False
-
-    def describe(self) -> str:
-        """A canonical, readable form that `parse_recurrence` reads back."""
-        if self.every_cycle:
-            return "every heartbeat"
-        if self.interval is not None:
-            return "every " + _format_duration(self.interval)
-        if not self.literal_cron:
-            friendly = _describe_crons(self.crons)
-            if friendly is not None:
-                return friendly
-        return "cron " + "; ".join(self.crons)
-
 
 # --- normalising ------------------------------------------------------------
 
@@ -164,67 +134,9 @@ def _translate_chinese(s: str) -> str:
 
 # --- times and days -----------------------------------------------------------
 
-_T12 = r"(?<![\d:])\d{1,2}(?::\d{2})? ?[ap]m\b"
-_T24 = r"(?<![\d:])\d{1,2}:\d{2}(?![\d:])"
-_TWORD = r"\b(?:noon|midnight)\b"
-_ANY_TIME = rf"(?:{_T12}|{_T24}|{_TWORD})"
-_BARE = r"(?<![\d:])\d{1,2}(?![\d:]| ?(?:st|nd|rd|th)\b)"
-_SEP = r"(?:, (?:and )?| and )"
-_AT_LIST = re.compile(rf"\bat (?:{_ANY_TIME}|{_BARE})(?:{_SEP}(?:at )?(?:{_ANY_TIME}|{_BARE}))*")
-_LIST = re.compile(rf"{_ANY_TIME}(?:{_SEP}(?:at )?{_ANY_TIME})*")
-_ONE_TIME = re.compile(rf"{_ANY_TIME}|{_BARE}")
-_RANGE_OF_TIMES = re.compile(
-    rf"(?:{_ANY_TIME}|\d{{1,2}}) ?(?:-|–|to|until|till) ?{_ANY_TIME}"
-    rf"|\bbetween (?:{_ANY_TIME}|\d{{1,2}}) and {_ANY_TIME}"
-)
-
-_DAY_WORDS = {
-    "sunday": 0, "sun": 0,
-    "monday": 1, "mon": 1,
-    "tuesday": 2, "tue": 2,
-    "wednesday": 3, "wed": 3,
-    "thursday": 4, "thu": 4, "thur": 4,
-    "friday": 5, "fri": 5,
-    "saturday": 6, "sat": 6,
-}  # fmt: skip
-_DAILY = frozenset({"daily", "everyday", "every day", "each day", "every single day"})
-
-
-def _time_value(token: str) -> tuple[int, int]:
-    """'9:30 pm' -> (21, 30); raises RecurrenceError for 25:00 and friends."""
-    t = token.strip().removeprefix("at ").strip()
-    if t == "noon":
-        return 12, 0
-    if t == "midnight":
-        return 0, 0
-    m = re.fullmatch(r"(\d{1,2})(?::(\d{2}))? ?([ap]m)?", t)
-    if m is None:  # pragma: no cover - the caller only passes regex matches
-        raise RecurrenceError(f'"{token}" is not a time', "write times as 09:00, 9am or 9:30 PM")
-    hour, minute, suffix = int(m.group(1)), int(m.group(2) or 0), m.group(3)
-    if suffix:
-        if not 1 <= hour <= 12 or minute > 59:
-            raise RecurrenceError(
-                f'"{token}" is not a time of day', "12-hour times run from 12:00 am to 11:59 pm"
-            )
-        hour = hour % 12 + (12 if suffix == "pm" else 0)
-    elif hour > 23 or minute > 59:
-        hint = 'midnight is 00:00: try "daily at 00:00"' if hour == 24 else ""
-        raise RecurrenceError(
-            f'"{token}" is not a time of day', hint or "hours run 00-23 and minutes 00-59"
-        )
-    return hour, minute
-
 
 def _times(text: str) -> list[tuple[int, int]]:
     return sorted({_time_value(m.group(0)) for m in _ONE_TIME.finditer(text.replace("at ", ""))})
-
-
-def _day(word: str) -> int | None:
-    w = word.strip().rstrip(".")
-    for candidate in (w, w.removesuffix("s")):
-        if candidate in _DAY_WORDS:
-            return _DAY_WORDS[candidate]
-    return None
 
 
 def _day_set(text: str) -> frozenset[int]:
@@ -421,6 +333,7 @@ def _interval(rest: str, source: str) -> Recurrence:
         )
     rest = {"half hour": "30m", "half an hour": "30m", "quarter hour": "15m"}.get(rest, rest)
     rest = {"other day": "2d", "other week": "14d", "fortnight": "14d"}.get(rest, rest)
+    rest = {"other hour": "2h", "other minute": "2m"}.get(rest, rest)
     if re.fullmatch(r"[a-z]+", rest):
         rest = "1 " + rest
     if re.fullmatch(r"[\d.\s]+", rest):
@@ -561,6 +474,11 @@ def parse_recurrence(text: str) -> Recurrence:
     s = _normalise(text)
     if not s:
         raise RecurrenceError("the schedule is empty", GENERIC_HINT)
+    if re.match(r"rrule\b|freq=|dtstart\b", s):
+        return parse_rrule(source, source)
+    found = parse_calendar(s, source)
+    if found is not None:
+        return found
     _refuse_unsaid(s, source)
     if s == "hourly":
         return Recurrence(source=source, crons=("0 * * * *",))
@@ -623,49 +541,3 @@ def looks_like_schedule(text: str) -> bool:
     if _LOOKS.search(s):
         return True
     return bool(re.search(_DAY_NAME, s) and re.search(r"\d{1,2}(?::\d{2})?", s))
-
-
-# --- describing ------------------------------------------------------------------
-
-
-def _format_duration(interval: timedelta) -> str:
-    seconds = int(interval.total_seconds())
-    if seconds % 86400 == 0 and seconds >= 2 * 86400:
-        return f"{seconds // 86400}d"
-    hours, rem = divmod(seconds, 3600)
-    minutes, secs = divmod(rem, 60)
-    parts = [(hours, "h"), (minutes, "m"), (secs, "s")]
-    return "".join(f"{n}{unit}" for n, unit in parts if n) or "0s"
-
-
-def _describe_crons(crons: Iterable[str]) -> str | None:
-    fields = [c.split() for c in crons]
-    if not fields or any(len(f) != 5 for f in fields):
-        return None
-    if fields == [["0", "*", "*", "*", "*"]]:
-        return "hourly"
-    days = {(f[2], f[3], f[4]) for f in fields}
-    if len(days) != 1 or not all(f[0].isdigit() and f[1].isdigit() for f in fields):
-        return None
-    dom, month, dow = days.pop()
-    if month != "*":
-        return None
-    times = ", ".join(f"{int(f[1]):02d}:{int(f[0]):02d}" for f in sorted(fields, key=_hm))
-    if dom == "*" and dow == "*":
-        return f"daily at {times}"
-    if dom == "*" and dow == "1-5":
-        return f"weekdays at {times}"
-    if dom == "*" and dow == "0,6":
-        return f"weekends at {times}"
-    if dom == "*" and re.fullmatch(r"[0-6](?:,[0-6])*", dow):
-        names = ", ".join(DAY_ABBR[int(d)] for d in dow.split(","))
-        return f"weekly on {names} at {times}"
-    if dow == "*" and re.fullmatch(r"(?:\d{1,2},)*(?:\d{1,2}|L)", dom):
-        which = ", ".join("the last day" if d == "L" else d for d in dom.split(","))
-        prefix = "" if dom == "L" else "day "
-        return f"monthly on {prefix}{which} at {times}"
-    return None
-
-
-def _hm(f: list[str]) -> tuple[int, int]:
-    return int(f[1]), int(f[0])

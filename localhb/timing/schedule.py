@@ -18,23 +18,29 @@ Slots are the instants a recurring task is meant to run:
   run, one run per slot. Without an anchor (`slots_until` called bare) the
   grid counts from the Unix epoch.
 
-docs/schedules.md explains the rules for people.
+`localhb.timing.slots` walks the slots, `localhb.timing.dst` holds the DST rule and
+`localhb.timing.hours` the daily windows; docs/schedules.md explains the rules for people.
 """
 
 from __future__ import annotations
 
-import heapq
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from enum import StrEnum
 from functools import lru_cache
 
-from cronsim import CronSim
-
 from localhb.format.model import CatchUp, Section, Task, TaskKind
 from localhb.format.recurrence import Recurrence
+from localhb.timing.dst import resolve_local
+from localhb.timing.hours import (
+    ActiveHours,
+    is_active,
+    next_active,
+    parse_active_hours,
+    window_end,
+)
+from localhb.timing.slots import slots_after, slots_until
 
 __all__ = [
     "ALL_CAP",
@@ -50,26 +56,13 @@ __all__ = [
     "resolve_local",
     "slots_after",
     "slots_until",
+    "window_end",
 ]
 
 ALL_CAP = 100
 """The most missed slots `catch_up = all` runs in one evaluation (the latest ones)."""
 
 MAX_RETRY_DELAY = timedelta(hours=24)
-_DAY = timedelta(days=1)
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_DST_MARGIN = timedelta(hours=3)  # wider than any DST shift, for reverse cron walks
-
-
-@dataclass(frozen=True, slots=True)
-class ActiveHours:
-    """A daily window in minutes after local midnight: start inclusive, end exclusive.
-
-    `end` may be 1440 ("24:00"); `start > end` crosses midnight.
-    """
-
-    start: int
-    end: int
 
 
 class State(StrEnum):
@@ -99,250 +92,14 @@ class Evaluation:
 # --- clock times and zones ----------------------------------------------------------
 
 
-def _minutes(value: str, what: str, *, allow_24: bool) -> int:
-    m = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*", value)
-    if m is None:
-        raise ValueError(f'active hours {what} "{value}" is not a time: write HH:MM, e.g. "09:00"')
-    hour, minute = int(m.group(1)), int(m.group(2))
-    if (hour, minute) == (24, 0):
-        if allow_24:
-            return 1440
-        raise ValueError(f'active hours {what} "{value}": 24:00 can only end a window')
-    if hour > 23 or minute > 59:
-        raise ValueError(f'active hours {what} "{value}" is not a time of day (00:00-23:59)')
-    return hour * 60 + minute
-
-
-def parse_active_hours(start: str, end: str) -> ActiveHours:
-    """ "09:00", "17:00" -> ActiveHours; "24:00" may only be the end."""
-    first = _minutes(start, "start", allow_24=False)
-    last = _minutes(end, "end", allow_24=True)
-    if first == last:
-        shown = f"{first // 60:02d}:{first % 60:02d}"
-        raise ValueError(
-            f"active hours start and end are both {shown}: an empty window; "
-            "to run all day leave active_hours out"
-        )
-    return ActiveHours(first, last)
-
-
-def _exists(aware: datetime) -> bool:
-    """False for a wall time inside a spring-forward gap."""
-    back = aware.astimezone(UTC).astimezone(aware.tzinfo)
-    return back.replace(tzinfo=None, fold=0) == aware.replace(tzinfo=None, fold=0)
-
-
-def resolve_local(naive: datetime, tz: tzinfo) -> datetime:
-    """A wall-clock time in `tz` as an aware datetime.
-
-    A time that does not exist (spring-forward gap) maps to the transition
-    instant; an ambiguous one (fall back) to its first occurrence. An aware
-    datetime is returned unchanged.
-    """
-    if naive.tzinfo is not None:
-        return naive
-    first = naive.replace(tzinfo=tz, fold=0)
-    if _exists(first):
-        return first
-    a = first.astimezone(UTC)
-    b = naive.replace(tzinfo=tz, fold=1).astimezone(UTC)
-    lo, hi = min(a, b), max(a, b)
-    before = lo.astimezone(tz).utcoffset()
-    low, high = 0, int((hi - lo).total_seconds())
-    while high - low > 1:  # the first second with the new offset
-        mid = (low + high) // 2
-        if (lo + timedelta(seconds=mid)).astimezone(tz).utcoffset() == before:
-            low = mid
-        else:
-            high = mid
-    return (lo + timedelta(seconds=high)).astimezone(tz)
-
-
 def _aware(dt: datetime, tz: tzinfo) -> datetime:
     """Naive -> resolved in `tz`; either way as UTC."""
     return resolve_local(dt, tz).astimezone(UTC)
 
 
-def is_active(now: datetime, hours: ActiveHours | None, tz: tzinfo) -> bool:
-    """Whether the local wall clock of `now` is inside the window (None: always)."""
-    if hours is None:
-        return True
-    local = now.astimezone(tz)
-    minute = local.hour * 60 + local.minute
-    if hours.start < hours.end:
-        return hours.start <= minute < hours.end
-    return minute >= hours.start or minute < hours.end
-
-
-def next_active(now: datetime, hours: ActiveHours | None, tz: tzinfo) -> datetime:
-    """`now` when active, else the next opening (a start inside a gap opens at the transition)."""
-    if is_active(now, hours, tz):
-        return now
-    assert hours is not None  # None is always active
-    today = now.astimezone(tz).date()
-    start = time(hours.start // 60, hours.start % 60)
-    for days in range(3):  # a window lying wholly inside a DST gap skips its day
-        opening = resolve_local(datetime.combine(today + timedelta(days=days), start), tz)
-        if opening.astimezone(UTC) > now.astimezone(UTC) and is_active(opening, hours, tz):
-            return opening
-    raise AssertionError("unreachable: a non-empty window opens within three days")
-
-
-def window_end(now: datetime, hours: ActiveHours | None, tz: tzinfo) -> datetime | None:
-    """The first minute after `now` that is outside the window (None: always active).
-
-    Walks UTC minutes, so DST changes inside the window need no special case.
-    """
-    if hours is None:
-        return None
-    minute = now.astimezone(UTC).replace(second=0, microsecond=0)
-    for step in range(1, 3 * 24 * 60):
-        t = minute + timedelta(minutes=step)
-        if not is_active(t, hours, tz):
-            return t
-    return None  # a window that never closes (cannot happen for start != end)
-
-
-# --- slots --------------------------------------------------------------------------
-
-
-def _wall_instants(wall: datetime, tz: tzinfo) -> tuple[datetime, ...]:
-    """Every UTC instant whose `tz` clock reads `wall`; a gap time gives the transition."""
-    a = wall.replace(tzinfo=tz, fold=0)
-    b = wall.replace(tzinfo=tz, fold=1)
-    if a.utcoffset() == b.utcoffset():
-        return (a.astimezone(UTC),)
-    if _exists(a):
-        return (a.astimezone(UTC), b.astimezone(UTC))
-    return (resolve_local(wall, tz).astimezone(UTC),)
-
-
-@lru_cache(maxsize=64)
-def _day_grid(day: date, step: int, tz: tzinfo) -> tuple[datetime, ...]:
-    """The slots of a midnight-aligned interval of `step` seconds on one local day."""
-    midnight = datetime.combine(day, time())
-    start = _wall_instants(midnight, tz)[0]
-    end = _wall_instants(midnight + _DAY, tz)[0]
-    if end - start == _DAY:  # no transition: wall and UTC arithmetic agree
-        return tuple(start + timedelta(seconds=s) for s in range(0, 86400, step))
-    found = {
-        i
-        for s in range(0, 86400, step)
-        for i in _wall_instants(midnight + timedelta(seconds=s), tz)
-    }
-    return tuple(sorted(found))
-
-
 def divides_day(step: timedelta) -> bool:
     """Whether an interval is a grid on the local clock from midnight (it divides 24 h)."""
     return 86400 % int(step.total_seconds()) == 0
-
-
-def _interval_back(
-    step: timedelta, t: datetime, tz: tzinfo, anchor: datetime = _EPOCH
-) -> Iterator[datetime]:
-    seconds = int(step.total_seconds())
-    if 86400 % seconds:
-        latest = anchor + step * ((t - anchor) // step)
-        while True:
-            yield latest
-            latest -= step
-    day = t.astimezone(tz).date() + _DAY
-    while True:
-        for slot in reversed(_day_grid(day, seconds, tz)):
-            if slot <= t:
-                yield slot
-        day -= _DAY
-
-
-def _interval_forward(
-    step: timedelta, t: datetime, tz: tzinfo, anchor: datetime = _EPOCH
-) -> Iterator[datetime]:
-    seconds = int(step.total_seconds())
-    if 86400 % seconds:
-        slot = anchor + step * ((t - anchor) // step + 1)
-        while True:
-            yield slot
-            slot += step
-    day = t.astimezone(tz).date() - _DAY
-    while True:
-        for slot in _day_grid(day, seconds, tz):
-            if slot > t:
-                yield slot
-        day += _DAY
-
-
-def _cron_back(expr: str, t: datetime, tz: tzinfo) -> Iterator[datetime]:
-    # Start past `t`: a reverse walk from the second pass of a repeated hour
-    # would otherwise miss fires of the first pass.
-    for fire in CronSim(expr, (t + _DST_MARGIN).astimezone(tz), reverse=True):
-        instant = fire.astimezone(UTC)
-        if instant <= t:
-            yield instant
-
-
-def _cron_forward(expr: str, t: datetime, tz: tzinfo) -> Iterator[datetime]:
-    while True:
-        candidate = next(_cron_forward_raw(expr, t, tz), None)
-        if candidate is None:
-            return
-        # cronsim's forward walk can skip a fire next to a 30-minute DST shift
-        # (Lord Howe, wildcard-hour jobs) that its reverse walk finds; take the
-        # earliest fire the reverse walk sees between `t` and the candidate.
-        between = list(_until_after(_cron_back(expr, candidate, tz), t))
-        t = between[-1] if between else candidate
-        yield t
-
-
-def _cron_forward_raw(expr: str, t: datetime, tz: tzinfo) -> Iterator[datetime]:
-    for fire in CronSim(expr, t.astimezone(tz)):
-        instant = fire.astimezone(UTC)
-        if instant > t:
-            yield instant
-
-
-def _until_after(walk: Iterator[datetime], t: datetime) -> Iterator[datetime]:
-    """A latest-first walk, stopped at the first slot at or before `t`."""
-    for slot in walk:
-        if slot <= t:
-            return
-        yield slot
-
-
-def _unique(slots: Iterator[datetime]) -> Iterator[datetime]:
-    last = None
-    for slot in slots:
-        if slot != last:
-            yield slot
-        last = slot
-
-
-def slots_until(
-    rec: Recurrence, t: datetime, tz: tzinfo, anchor: datetime | None = None
-) -> Iterator[datetime]:
-    """The slots at or before `t`, latest first, as UTC instants (none for every-cycle).
-
-    `anchor` is a slot of an interval that does not divide a day (the last
-    run's slot); without one its grid counts from the Unix epoch."""
-    t = t.astimezone(UTC)
-    if rec.interval is not None:
-        return _interval_back(rec.interval, t, tz, _anchor_or_epoch(anchor))
-    walks = [_cron_back(expr, t, tz) for expr in rec.crons]
-    return _unique(heapq.merge(*walks, reverse=True))
-
-
-def slots_after(
-    rec: Recurrence, t: datetime, tz: tzinfo, anchor: datetime | None = None
-) -> Iterator[datetime]:
-    """The slots strictly after `t`, earliest first, as UTC instants (`anchor`: as above)."""
-    t = t.astimezone(UTC)
-    if rec.interval is not None:
-        return _interval_forward(rec.interval, t, tz, _anchor_or_epoch(anchor))
-    return _unique(heapq.merge(*(_cron_forward(expr, t, tz) for expr in rec.crons)))
-
-
-def _anchor_or_epoch(anchor: datetime | None) -> datetime:
-    return _EPOCH if anchor is None else anchor.astimezone(UTC)
 
 
 def interval_anchor(

@@ -60,7 +60,12 @@ inside an HTML comment under `## Pending` (they are not tasks):
 ### The others
 
 - `tasks --json`: a list of `{id, title, type, schedule, next_due, due_now,
-  state, reason, priority, line}`, times ISO 8601 with offset.
+  held_until, slots, state, reason, priority, uses_model, line}`, times ISO
+  8601 with offset. `next_due` is when a cycle will run the task next (never
+  a past time; null when nothing will run it by itself), except that for a
+  task with `due_now` true it is the slot it runs for; `held_until` is when
+  the active hours let a held due task run, `slots` the slots a due task
+  runs for.
 - `run --json`: the result object (`task_id`, `status`, `summary`, `notes`,
   `model`, `failure`, tokens, `steps`, `tool_calls`, `errors`, times), or with
   `--check` the condition's (`met`, `outcome`, `evidence`, `error`, ...).

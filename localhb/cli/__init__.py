@@ -10,12 +10,11 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
 from localhb import __version__
-from localhb.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, load, moment, read_document
+from localhb.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, load, read_document
 from localhb.cli.common import error as _error
 from localhb.core.errors import HeartbeatFileError, LocalhbError
 
@@ -65,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--file", type=Path, help="the HEARTBEAT.md (default: [heartbeat] file)")
     p.add_argument("--at", metavar='"YYYY-MM-DD HH:MM"', help="evaluate as if it were this time")
     p.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
-    p.set_defaults(handler=cmd_tasks)
+    p.set_defaults(handler=_cmd_tasks)
 
     _add_module_commands(sub)
     _accept_global_options_after(sub, home_help)
@@ -158,6 +157,12 @@ def _main(argv: Sequence[str] | None) -> int:
     return code
 
 
+def _cmd_tasks(args: argparse.Namespace) -> int:
+    from localhb.cli.tasks_cmd import cmd_tasks
+
+    return cmd_tasks(args)
+
+
 # -- init --------------------------------------------------------------------
 def cmd_init(args: argparse.Namespace) -> int:
     from localhb.config import default_home
@@ -212,88 +217,3 @@ def cmd_validate(args: argparse.Namespace) -> int:
             + ("" if doc.errors else " - ok")
         )
     return EXIT_USAGE if doc.errors else EXIT_OK
-
-
-# -- tasks -------------------------------------------------------------------
-def cmd_tasks(args: argparse.Namespace) -> int:
-    from localhb.cycle.workspace import Workspace
-    from localhb.state.store import existing_store
-
-    config = load(args)
-    path: Path = args.file or config.heartbeat.file
-    with existing_store(config) as store:  # the history as the next cycle would see it
-        ws = Workspace.load(config, store, file=path)
-    tz, doc = ws.tz, ws.doc
-    now = moment(args.at, tz, "--at") if args.at else datetime.now(tz)
-    rows: list[dict[str, object]] = []
-    for task in doc.pending():
-        ev = ws.judge(task, now)
-        rows.append(
-            {
-                "id": task.id,
-                "title": task.title,
-                "type": task.kind.value,
-                "schedule": task.schedule_text,
-                "next_due": ev.next_due.astimezone(tz).isoformat() if ev.next_due else None,
-                "due_now": ev.due,
-                "state": ev.state.value,
-                "reason": ev.reason,
-                "priority": task.priority.value,
-                "uses_model": task.uses_model,
-                "line": task.line,
-            }
-        )
-    if args.json:
-        print(json.dumps(rows, ensure_ascii=False, indent=2))
-        return EXIT_OK
-    if not rows:
-        print(f"{path}: no pending tasks")
-        return EXIT_OK
-    print(_table(rows, now, tz))
-    for d in doc.errors:
-        print(d.format(str(path)), file=sys.stderr)
-    if doc.errors:
-        print(
-            "localhb: the file has errors: `daemon heartbeat` runs nothing from it until "
-            "they are fixed",
-            file=sys.stderr,
-        )
-    return EXIT_OK
-
-
-def _table(rows: list[dict[str, object]], now: datetime, tz: object) -> str:
-    def when(value: object) -> str:
-        if not isinstance(value, str):
-            return "-"
-        dt = datetime.fromisoformat(value)
-        local = dt.astimezone(now.tzinfo)
-        if abs(local - now) < timedelta(minutes=1):
-            return "now"
-        fmt = "%H:%M" if local.date() == now.date() else "%Y-%m-%d %H:%M"
-        return local.strftime(fmt)
-
-    header = ("ID", "TYPE", "SCHEDULE", "NEXT DUE", "TOKENS", "STATE")
-    body = [
-        (
-            str(r["id"]),
-            str(r["type"]),
-            str(r["schedule"]),
-            when(r["next_due"]),
-            "model" if r["uses_model"] else "0",
-            str(r["state"]) + (" (due now)" if r["due_now"] else ""),
-        )
-        for r in rows
-    ]
-    limits = (32, 12, 34, 16, 6, 24)
-    cells = [tuple(_clip(c, w) for c, w in zip(row, limits, strict=True)) for row in body]
-    widths = [max(len(r[i]) for r in [header, *cells]) for i in range(len(header))]
-    lines = [
-        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
-        for row in [header, *cells]
-    ]
-    lines.append(f"(as of {now.strftime('%Y-%m-%d %H:%M %Z')})")
-    return "\n".join(lines)
-
-
-def _clip(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"

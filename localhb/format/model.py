@@ -199,4 +199,4 @@ class Task:
             return self.recurrence.describe()
         if self.due is not None:
             return "once at " + self.due.strftime("%Y-%m-%d %H:%M")
-        return "once, now"
+        return "none it can read" if self.problem else "once, now"

@@ -101,6 +101,7 @@ def _add_module_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
         doctor_cmd,
         health_cmd,
         mcp_cmd,
+        migrate_cmd,
         notify_cmd,
         routines_cmd,
         run_cmd,
@@ -108,7 +109,16 @@ def _add_module_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
         usage_cmd,
     )
 
-    modules = (add_cmd, run_cmd, daemon_cmd, runs_cmd, health_cmd, usage_cmd, completion)
+    modules = (
+        migrate_cmd,
+        add_cmd,
+        run_cmd,
+        daemon_cmd,
+        runs_cmd,
+        health_cmd,
+        usage_cmd,
+        completion,
+    )
     for module in (*modules, notify_cmd, mcp_cmd, routines_cmd, doctor_cmd, api_cmd):
         module.add_parser(sub)
 

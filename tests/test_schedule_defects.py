@@ -65,11 +65,28 @@ def test_cron_with_a_bad_list_names_the_field() -> None:
 # --- Defect 2: a heading that says it is a schedule never runs once, now -----------
 
 SCHEDULE_TITLES = [
-    ("### Every Check", "- Recurring: every heartbeat"),
+    ("### Every Check", '"every heartbeat"'),
     ("### Report (cron: 0 9,25 * * *)", "bad hour field"),
     ("### Every 99999999999 days", "3650"),
-    ("### Poll (every 2-4 hours)", "- Recurring: every 2 hours"),
+    ("### Poll (every 2-4 hours)", '"every 2 hours"'),
+    ("### Every 2 hours: 10AM, 2PM", "- Recurring: daily at 10:00, 14:00"),
 ]
+
+WRONG_FIXES = [
+    ("### Every 99999999999 days", "- Recurring: every 3650d"),
+    ("### Report (cron: 0 9,25 * * *)", "- Recurring: cron 0 9 * * 1-5"),
+    ("### Poll (every 2-4 hours)", "- Recurring: every 2 hours"),
+    ("### Every Morning (Claude)", "- Recurring: daily at 08:00"),
+    ("### Check (every hour between 9am and 5pm and more)", "- Recurring: every 1h`"),
+]
+
+
+@pytest.mark.parametrize(("heading", "wrong"), WRONG_FIXES)
+def test_title_fixes_never_change_the_meaning(heading: str, wrong: str) -> None:
+    """The exact fix is offered only when it means what was written, never an example."""
+    doc = parse(pending(f"{heading}\n- Description: do it\n"))
+    assert doc.errors
+    assert all(wrong not in d.hint for d in doc.diagnostics)
 
 
 @pytest.mark.parametrize(("heading", "fix"), SCHEDULE_TITLES)

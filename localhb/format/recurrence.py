@@ -384,22 +384,27 @@ _CRON_TOKEN = re.compile(rf"[\d*/,\-]+|{_CRON_NAME}(?:[-,](?:{_CRON_NAME}|\d+))*
 _CRON_CHECK_AT = datetime(2000, 1, 1, tzinfo=UTC)
 
 
+_CRON_FIELDS = (
+    "the fields run minute 0-59, hour 0-23, day of month 1-31, month 1-12, weekday 0-7 "
+    '(e.g. "cron 0 9 * * 1-5" is 09:00 on weekdays)'
+)
+
+
 def _cron(expr: str, source: str) -> Recurrence:
     expr = expr.strip().strip("\"'`").strip()
     fields = expr.split()
     if len(fields) != 5:
         raise RecurrenceError(
             f'cron "{expr}" has {len(fields)} fields, not 5',
-            'write minute hour day-of-month month day-of-week: try "cron 0 9 * * 1-5"',
+            "write five fields, minute hour day-of-month month day-of-week "
+            '(e.g. "cron 0 9 * * 1-5" is 09:00 on weekdays)',
         )
     try:
         next(iter(CronSim(expr, _CRON_CHECK_AT)))
     except CronSimError as exc:
-        raise RecurrenceError(
-            f'cron "{expr}": {str(exc).lower()} field', 'try "cron 0 9 * * 1-5"'
-        ) from exc
+        raise RecurrenceError(f'cron "{expr}": {str(exc).lower()} field', _CRON_FIELDS) from exc
     except StopIteration as exc:
-        raise RecurrenceError(f'cron "{expr}" never fires', 'try "cron 0 9 * * 1-5"') from exc
+        raise RecurrenceError(f'cron "{expr}" never fires', _CRON_FIELDS) from exc
     return Recurrence(source=source, crons=(" ".join(fields),), literal_cron=True)
 
 

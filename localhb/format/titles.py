@@ -85,10 +85,13 @@ def _shown(title: str) -> str:
 
 
 def _suggestion(hint: str) -> str | None:
-    """The first quoted schedule in a hint that localhb reads (never the generic list)."""
-    if hint == GENERIC_HINT:
+    """The schedule a hint offers as the same meaning (`try "X"`), if localhb reads it.
+
+    Never the generic list, a choice left to the author ("pick one"), or an
+    example ("e.g.", "the longest is"): those would change what was written."""
+    if hint == GENERIC_HINT or "pick one" in hint:
         return None
-    for m in re.finditer(r'"([^"]+)"', hint):
+    for m in re.finditer(r'\btry "([^"]+)"', hint):
         try:
             parse_recurrence(m.group(1))
         except RecurrenceError:

@@ -118,6 +118,6 @@ def test_fast_path_imports_no_parser(home: Path) -> None:
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     ).stdout.splitlines()
     assert out[0] == "HEARTBEAT_OK"
-    modules = ["core", "core.moments", "entry", "state", "state.idle"]
+    modules = ["core", "core.bounded", "core.moments", "entry", "state", "state.idle"]
     loaded = ", ".join(f"'localhb.{m}'" for m in modules)
-    assert out[1] == f"0 [{loaded}]"  # the --now reader shared with the CLI, nothing more
+    assert out[1] == f"0 [{loaded}]"  # the --now and file readers shared with the CLI

@@ -211,3 +211,50 @@ def test_vcs_metadata_allowed_when_listed(tmp_path: Path) -> None:
     )
     outcome = call(make_context(config), "write_file", path=".git/description", content="x")
     assert outcome.ok
+
+
+def test_read_file_refuses_a_fifo_without_waiting(ctx: ToolContext) -> None:
+    """A FIFO in the workspace is refused at once (issue 11 D12), not read forever."""
+    os.mkfifo(ctx.paths.workspace / "pipe")
+    outcome = call(ctx, "read_file", path="pipe")
+    assert outcome.status is CallStatus.ERROR
+    assert "pipe is a FIFO (named pipe); only regular files are read" in outcome.content
+    paged = call(ctx, "read_file", path="pipe", offset=2, limit=1)
+    assert paged.status is CallStatus.ERROR and "FIFO" in paged.content
+
+
+def test_read_file_of_a_huge_file_reads_only_the_cap(ctx: ToolContext) -> None:
+    """A 1 GiB file costs the cap, not a gigabyte (issue 11 D13): head and tail,
+    and a page of one endless line is cut at the cap."""
+    import tracemalloc
+
+    big = ctx.paths.workspace / "huge.log"
+    with big.open("wb") as fh:
+        fh.write(b"first line\n" + b"a" * 9000)
+        fh.truncate(1 << 30)  # sparse: the rest reads as NUL bytes
+        fh.seek((1 << 30) - 8)
+        fh.write(b"THE END\n")
+    cap = ctx.config.max_output_bytes
+    tracemalloc.start()
+    try:
+        whole = call(ctx, "read_file", path="huge.log").content
+        page = call(ctx, "read_file", path="huge.log", offset=2, limit=1).content
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert whole.startswith("first line\n") and whole.endswith("THE END\n")
+    assert f"of {1 << 30:,} bytes not shown" in whole
+    assert page.startswith("aaaa") and f"cut at {cap:,} bytes" in page
+    assert peak < 20 * cap
+
+
+def test_read_file_pages_count_lines(ctx: ToolContext) -> None:
+    """Paging past the end says how many lines there are, with or without a final newline."""
+    ws = ctx.paths.workspace
+    (ws / "two.txt").write_text("a\nb\n")
+    (ws / "partial.txt").write_text("a\nb")
+    assert call(ctx, "read_file", path="two.txt", offset=5).content == (
+        "two.txt has 2 lines; nothing at line 5"
+    )
+    assert "has 2 lines" in call(ctx, "read_file", path="partial.txt", offset=3).content
+    assert call(ctx, "read_file", path="partial.txt", offset=2).content == "b"

@@ -23,6 +23,8 @@ SYSTEM_TEMPLATE = "system_prompt.md"
 CONDITION_TEMPLATE = "condition_prompt.md"
 _UNTRUSTED_OPEN = '<tool_output tool="{name}" status="{status}" trust="untrusted-data">'
 _UNTRUSTED_CLOSE = "</tool_output>"
+MAX_PROMPT_BYTES = 256 * 1024
+"""`[llm] system_prompt` may be at most 256 KiB (and a regular file)."""
 _CLOSE_TAG = re.compile(r"</\s*tool_output", re.IGNORECASE)  # data must not close its own fence
 
 
@@ -32,10 +34,18 @@ def system_prompt(llm: LLMConfig, *, condition: bool = False, source: Path | Non
         return read_template(CONDITION_TEMPLATE).strip()
     if llm.system_prompt is None:
         return read_template(SYSTEM_TEMPLATE).strip()
+    from localhb.core.bounded import NotReadable, read_regular
+
     try:
-        return llm.system_prompt.read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError) as exc:
-        detail = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        return read_regular(llm.system_prompt, MAX_PROMPT_BYTES).decode("utf-8").strip()
+    except (OSError, UnicodeDecodeError, NotReadable) as exc:
+        detail = (
+            exc.strerror
+            if isinstance(exc, OSError)
+            else str(exc)
+            if isinstance(exc, NotReadable)
+            else "not UTF-8 text"
+        )
         raise ConfigError(
             f"cannot read {llm.system_prompt}: {detail}", path=source, key="[llm] system_prompt"
         ) from None

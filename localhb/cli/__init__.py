@@ -8,13 +8,21 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
 from localhb import __version__
-from localhb.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, load, read_document
+from localhb.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    check_home,
+    load,
+    read_document,
+)
 from localhb.cli.common import error as _error
 from localhb.core.errors import HeartbeatFileError, LocalhbError
 
@@ -125,16 +133,41 @@ def _add_module_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
 
 class _SafeStream:
     """A text stream that masks URL credentials and escapes control characters
-    (ESC sequences, NUL, bidi overrides) in everything printed to the terminal."""
+    (ESC sequences, NUL, bidi overrides) in everything printed to the terminal.
+
+    When its reader goes away (`localhb daemon heartbeat 2>&1 | head -1`), the
+    rest of the output goes to /dev/null and the command carries on: a cycle
+    half done because nobody reads its progress would record a crash."""
 
     def __init__(self, inner: TextIO) -> None:
         self._inner = inner
+        self.broken = False
 
     def write(self, text: str) -> int:
         from localhb.core.redact import fold_controls, strip_url_credentials
 
-        self._inner.write(fold_controls(strip_url_credentials(text)))
+        if not self.broken:
+            try:
+                self._inner.write(fold_controls(strip_url_credentials(text)))
+            except BrokenPipeError:
+                self._silence()
         return len(text)
+
+    def flush(self) -> None:
+        if not self.broken:
+            try:
+                self._inner.flush()
+            except BrokenPipeError:
+                self._silence()
+
+    def _silence(self) -> None:
+        self.broken = True
+        try:  # so the buffered rest, and the exit-time flush, go nowhere quietly
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._inner.fileno())
+            os.close(devnull)
+        except (OSError, ValueError):
+            pass
 
     def __getattr__(self, name: str) -> object:
         return getattr(self._inner, name)
@@ -164,6 +197,13 @@ def _main(argv: Sequence[str] | None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        raise  # the entry point ends quietly
+    except OSError as exc:  # a file it could not read or create: one line, never a traceback
+        from localhb.cli.common import os_error_text
+
+        _error(os_error_text(exc, args))
+        return EXIT_USAGE
     return code
 
 
@@ -178,6 +218,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     from localhb.config import default_home
     from localhb.core.templates import read_template
 
+    check_home(args)
     home: Path = (args.home or default_home()).expanduser()
     targets = [
         (home / "config.toml", "config.toml"),

@@ -15,6 +15,8 @@ import os
 import sys
 from datetime import UTC, datetime
 
+from localhb.cli.common import count
+
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -45,7 +47,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "task or alert, target, kind, status (pending, sending, sent, suppressed, failed), "
         "attempts and the last error or answer. Exits 0, or 2 on a config or ledger error.",
     )
-    d.add_argument("--limit", type=int, default=50, metavar="N", help="at most N rows (default 50)")
+    d.add_argument(
+        "--limit", type=count, default=50, metavar="N", help="at most N rows (default 50)"
+    )
     d.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
     d.set_defaults(handler=handle_deliveries)
 

@@ -11,7 +11,7 @@ import json
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
-from localhb.cli.common import duration_text
+from localhb.cli.common import count, duration_text
 
 if TYPE_CHECKING:
     from localhb.state.deliveries import Delivery
@@ -35,7 +35,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     p.add_argument("--task", metavar="ID", help="only the runs of this task")
     p.add_argument(
-        "--limit", type=_positive, default=50, metavar="N", help="at most N runs (default 50)"
+        "--limit", type=count, default=50, metavar="N", help="at most N runs (default 50)"
     )
     p.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
     p.set_defaults(handler=handle)
@@ -43,16 +43,6 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
     actions = p.add_subparsers(dest="runs_command", metavar="ACTION", required=False)
     add_show(actions)
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def handle(args: argparse.Namespace) -> int:

@@ -10,6 +10,8 @@ import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from localhb.cli.common import count
+
 if TYPE_CHECKING:
     from localhb.config import BudgetConfig
     from localhb.state.budget import Usage
@@ -27,24 +29,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "Cost is estimated from the price table; tokens of models without a price are "
         "counted but not costed. Exits 0, or 2 on a config or ledger error.",
     )
-    p.add_argument(
-        "--days", type=_positive, default=7, metavar="N", help="how many days (default 7)"
-    )
+    p.add_argument("--days", type=count, default=7, metavar="N", help="how many days (default 7)")
     p.add_argument(
         "--at", metavar='"YYYY-MM-DD HH:MM"', help="as if it were this time (for today and N)"
     )
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(handler=handle)
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def handle(args: argparse.Namespace) -> int:

@@ -45,6 +45,7 @@ from localhb.config.values import (
     duration,
     tool_families,
 )
+from localhb.core.bounded import MAX_CONFIG_BYTES, NotReadable, read_regular
 from localhb.core.errors import ConfigError
 from localhb.format.model import (
     DEFAULT_COMPLETED_SECTIONS,
@@ -69,22 +70,34 @@ def load_config(
     data: dict[str, Any] = {}
     source: Path | None = None
     candidate = path if path is not None else home / "config.toml"
-    if path is not None or candidate.is_file():
+    if path is not None or candidate.exists():  # a FIFO or a directory is an error, not "none"
         source = candidate
-        try:
-            raw = candidate.read_bytes()
-        except FileNotFoundError:
-            raise ConfigError("file not found", path=candidate) from None
-        except OSError as exc:
-            raise ConfigError(f"cannot read: {exc.strerror}", path=candidate) from None
+        raw = read_config_bytes(candidate)
         try:
             data = tomllib.loads(raw.decode("utf-8-sig"))
         except UnicodeDecodeError:
             raise ConfigError("not UTF-8 text", path=candidate) from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"not valid TOML: {exc}", path=candidate) from None
+        except RecursionError:  # tomllib recurses once per level of [[[...]]] or {{{...}}}
+            raise ConfigError(
+                "not valid TOML: arrays or tables nested too deep", path=candidate
+            ) from None
     config = _build(data, home=home, source=source)
     return replace(config, source_bytes=raw) if source is not None else config
+
+
+def read_config_bytes(path: Path) -> bytes:
+    """The bytes of a config file: a regular file of at most MAX_CONFIG_BYTES
+    (a FIFO or a device is refused, never waited on); ConfigError names it."""
+    try:
+        return read_regular(path, MAX_CONFIG_BYTES)
+    except FileNotFoundError:
+        raise ConfigError("file not found", path=path) from None
+    except NotReadable as exc:
+        raise ConfigError(str(exc), path=path) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror}", path=path) from None
 
 
 def config_from_mapping(

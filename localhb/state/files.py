@@ -8,6 +8,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from localhb.core import atomic
+from localhb.core.bounded import (
+    MAX_HEARTBEAT_BYTES,
+    MAX_MARKDOWN_DEPTH,
+    NotReadable,
+    deepest_line,
+    read_regular,
+)
 from localhb.core.errors import HeartbeatFileError
 
 
@@ -26,10 +33,16 @@ class Snapshot:
 
 
 def read_heartbeat(path: Path) -> Snapshot:
-    """Read the file exactly (no newline translation); errors name the path."""
+    """Read the file exactly (no newline translation); errors name the path.
+
+    Only a regular file is read (a FIFO never blocks the cycle), of at most
+    MAX_HEARTBEAT_BYTES, with lists and quotes nested at most MAX_MARKDOWN_DEPTH
+    levels; anything else is refused before parsing."""
     try:
-        raw = path.read_bytes()
+        raw = read_regular(path, MAX_HEARTBEAT_BYTES)
         st = path.stat()
+    except NotReadable as exc:
+        raise HeartbeatFileError(str(exc), path=path) from None
     except FileNotFoundError:
         raise HeartbeatFileError(
             "file not found (create it, or run `localhb init`)", path=path
@@ -46,6 +59,14 @@ def read_heartbeat(path: Path) -> Snapshot:
             f"line {line}: not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the file as UTF-8",
             path=path,
         ) from None
+    deep = deepest_line(text)
+    if deep is not None:
+        line, depth = deep
+        raise HeartbeatFileError(
+            f"line {line}: lists or quotes nested {depth} levels deep; "
+            f"the limit is {MAX_MARKDOWN_DEPTH}",
+            path=path,
+        )
     return Snapshot(path, text, hashlib.sha256(raw).hexdigest(), st.st_size, st.st_mtime_ns)
 
 

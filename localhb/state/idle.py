@@ -32,10 +32,11 @@ LOCALTIME = "/etc/localtime"
 def _read(path: str | None) -> bytes | None:
     if path is None:
         return None
-    try:
-        with open(path, "rb") as fh:
-            return fh.read()
-    except OSError:
+    from localhb.core.bounded import MAX_HEARTBEAT_BYTES, read_regular
+
+    try:  # a FIFO or a device is not waited on: the full path reports it
+        return read_regular(path, MAX_HEARTBEAT_BYTES)
+    except (OSError, ValueError):
         return None
 
 
@@ -64,7 +65,7 @@ def config_of(home: str, config: str | None) -> str | None:
     if config:
         return os.path.abspath(os.path.expanduser(config))
     path = os.path.join(home, "config.toml")
-    return path if os.path.isfile(path) else None
+    return path if os.path.exists(path) else None
 
 
 def parse_argv(argv: list[str]) -> tuple[str | None, str | None, str | None] | None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, BinaryIO
 
-from localhb.agent.tools.base import Tool, ToolContext, cap_bytes, obj
+from localhb.agent.tools.base import Tool, ToolContext, head_size, join_cut, obj, tail_size
+from localhb.core.bounded import NotReadable, open_regular
 from localhb.core.errors import ToolError
 
 MAX_LIST_ENTRIES = 500
@@ -14,25 +15,84 @@ _PATH = {"type": "string"}  # relative to the workspace, or absolute: the system
 
 
 def read_file(ctx: ToolContext, args: Mapping[str, Any]) -> str:
+    """A regular file only (a FIFO or a device is refused, never waited on), and
+    never more of it read than the output cap: the head and tail of a long file,
+    or the lines `offset`/`limit` select, streamed."""
     path = ctx.paths.resolve(args["path"], tool="read_file")
+    shown = ctx.paths.show(path)
     if path.is_dir():
-        raise ToolError(f"{ctx.paths.show(path)} is a directory; use list_dir", tool="read_file")
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise ToolError(f"no such file: {ctx.paths.show(path)}", tool="read_file") from None
-    if b"\x00" in data[:8192]:
-        return f"{ctx.paths.show(path)} is a binary file ({len(data):,} bytes); not shown"
+        raise ToolError(f"{shown} is a directory; use list_dir", tool="read_file")
     offset = int(args.get("offset", 1))
     limit = args.get("limit")
-    if offset > 1 or limit is not None:
-        lines = data.decode("utf-8", errors="replace").splitlines(keepends=True)
-        end = len(lines) if limit is None else offset - 1 + int(limit)
-        chosen = lines[offset - 1 : end]
-        if not chosen:
-            return f"{ctx.paths.show(path)} has {len(lines)} lines; nothing at line {offset}"
-        data = "".join(chosen).encode("utf-8")
-    return cap_bytes(data, ctx.config.max_output_bytes, what="file")
+    cap = ctx.config.max_output_bytes
+    try:
+        with open_regular(path) as (fd, info):
+            if b"\x00" in os.pread(fd, 8192, 0):
+                return f"{shown} is a binary file ({info.st_size:,} bytes); not shown"
+            if offset > 1 or limit is not None:
+                with open(fd, "rb", closefd=False) as fh:
+                    return _page(fh, shown, offset, None if limit is None else int(limit), cap)
+            return _head_and_tail(fd, info.st_size, cap)
+    except FileNotFoundError:
+        raise ToolError(f"no such file: {shown}", tool="read_file") from None
+    except IsADirectoryError:
+        raise ToolError(f"{shown} is a directory; use list_dir", tool="read_file") from None
+    except NotReadable as exc:
+        raise ToolError(f"{shown} {exc}", tool="read_file") from None
+    except OSError as exc:
+        raise ToolError(f"cannot read {shown}: {exc.strerror}", tool="read_file") from None
+
+
+def _head_and_tail(fd: int, size: int, cap: int) -> str:
+    """The whole file when it fits the cap, else its head and tail: `cap` bytes read."""
+    if size <= cap:
+        data = os.pread(fd, cap + 1, 0)  # a file that grew since fstat is cut below
+        if len(data) <= cap:
+            return data.decode("utf-8", errors="replace")
+        size = max(size, len(data))
+    head = os.pread(fd, head_size(cap), 0)
+    tail = os.pread(fd, tail_size(cap), max(size - tail_size(cap), len(head)))
+    return join_cut(head, tail, size, what="file")
+
+
+def _page(fh: BinaryIO, shown: str, offset: int, limit: int | None, cap: int) -> str:
+    """Lines `offset` to `offset + limit - 1`, read piece by piece (a line longer
+    than the cap is not held whole), stopping once the cap is passed."""
+    number, chosen, size, over = 1, [], 0, False
+    piece = b""
+    while True:
+        piece = fh.readline(cap + 1)
+        if not piece:
+            break
+        if number >= offset:
+            chosen.append(piece)
+            size += len(piece)
+            if size > cap:
+                over = True
+                break
+        if piece.endswith(b"\n"):
+            number += 1
+            if limit is not None and number >= offset + limit:
+                break
+    if not chosen:
+        lines = number - 1 if _ended(fh) else number
+        return f"{shown} has {lines} lines; nothing at line {offset}"
+    data = b"".join(chosen)
+    if over:
+        return (
+            data[:cap].decode("utf-8", errors="replace")
+            + f"\n[... cut at {cap:,} bytes: ask for fewer lines (limit) ...]\n"
+        )
+    return data.decode("utf-8", errors="replace")
+
+
+def _ended(fh: BinaryIO) -> bool:
+    """Whether the file is empty or ends with a newline (no partial last line)."""
+    end = fh.seek(0, os.SEEK_END)
+    if end == 0:
+        return True
+    fh.seek(end - 1)
+    return fh.read(1) == b"\n"
 
 
 def write_file(ctx: ToolContext, args: Mapping[str, Any]) -> str:

@@ -180,6 +180,11 @@ def cmd_start(args: argparse.Namespace) -> int:
             "(set it to true to run it)"
         )
         return EXIT_USAGE
+    if not args.detached:  # the parent checked already
+        problem = endpoint_problem(config)
+        if problem is not None:
+            _err(f"{problem}; the daemon does not start (`localhb doctor` checks the endpoint)")
+            return EXIT_USAGE
     if args.foreground:
         return _foreground(args, config)
     home = config.home.resolve()
@@ -214,6 +219,32 @@ def cmd_start(args: argparse.Namespace) -> int:
     return EXIT_FAILED
 
 
+def endpoint_problem(config: Config) -> str | None:
+    """Why the daemon could do no model work, found without a request: no API key (or
+    a key file or command that gives none), an unreadable `[llm] system_prompt`.
+    None when nothing in HEARTBEAT.md uses a model (`Run:` tasks and `Check:` gates
+    need no key), or when the file cannot be read (the daemon reports that itself)."""
+    from localhb.agent.endpoint import resolve_endpoint
+    from localhb.agent.prompting import system_prompt
+    from localhb.core.errors import HeartbeatFileError, LocalhbError
+    from localhb.cycle.workspace import Workspace
+
+    try:
+        ws = Workspace.load(config)
+    except HeartbeatFileError:
+        return None
+    users = [t.id for t in ws.doc.pending() if t.uses_model]
+    if not users:
+        return None
+    try:
+        system_prompt(config.llm, source=config.path)
+        resolve_endpoint(config.llm, os.environ)
+    except LocalhbError as exc:
+        more = f" and {len(users) - 1} more" if len(users) > 1 else ""
+        return f"{exc} (task {users[0]}{more} needs the model)"
+    return None
+
+
 def _foreground(args: argparse.Namespace, config: Config) -> int:
     from localhb.config import load_config
     from localhb.cycle.runner import Runner
@@ -241,27 +272,50 @@ def _foreground(args: argparse.Namespace, config: Config) -> int:
     return EXIT_OK
 
 
-def _home_and_grace(args: argparse.Namespace) -> tuple[Path, timedelta]:
-    """The home and shutdown_grace; a broken config must not keep `stop` from working."""
+def _home_and_grace(args: argparse.Namespace) -> tuple[Path, timedelta, Path]:
+    """The home, shutdown_grace and state.db; a broken config must not keep `stop`
+    from working."""
     from localhb.config import default_home
 
     try:
         config = load(args)
     except ConfigError as exc:
         print(f"localhb: warning: {exc} (stopping anyway)", file=sys.stderr)
-        home: Path = args.home if args.home is not None else default_home()
-        return home.expanduser(), timedelta(seconds=30)
-    return config.home, config.heartbeat.shutdown_grace
+        home: Path = (args.home if args.home is not None else default_home()).expanduser()
+        return home, timedelta(seconds=30), home / "state.db"
+    return config.home, config.heartbeat.shutdown_grace, config.state_db
+
+
+def running_tasks(state_db: Path, pid: int, now: datetime) -> list[str]:
+    """The runs process `pid` has in progress, as `ask (run 12, for 3m05s)`; none
+    when the ledger cannot be read (stopping must not depend on it)."""
+    import sqlite3
+
+    from localhb.core.errors import LedgerError
+    from localhb.daemon.loop import span
+    from localhb.state.ledger import Ledger
+
+    if not state_db.exists():
+        return []
+    try:
+        with Ledger.open(state_db) as led:
+            rows = [r for r in led.running() if r.pid == pid]
+    except (LedgerError, sqlite3.Error, OSError):
+        return []
+    return [
+        f"{r.task_id} (run {r.id}, for {span(max(timedelta(0), now - r.started_at))})" for r in rows
+    ]
 
 
 def cmd_stop(args: argparse.Namespace) -> int:
     import signal
     import threading
 
+    from localhb.core.clock import utc_now
     from localhb.daemon.loop import span
     from localhb.daemon.state import find_daemon, lock_held, process_running, read_pid
 
-    home, grace = _home_and_grace(args)
+    home, grace, state_db = _home_and_grace(args)
     running = find_daemon(home)
     if running is None:
         stale = read_pid(home)
@@ -278,13 +332,22 @@ def cmd_stop(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     limit = grace + STOP_MARGIN
     deadline = time.monotonic() + limit.total_seconds()
+    busy = running_tasks(state_db, pid, utc_now())
+    if busy:
+        print(
+            f"stopping the daemon (pid {pid}): waiting up to {span(grace)} "
+            f"([heartbeat] shutdown_grace) for {', '.join(busy)} to finish",
+            flush=True,
+        )
     pause = threading.Event()
     while lock_held(home) or process_running(pid):
         if time.monotonic() >= deadline:
+            still = running_tasks(state_db, pid, utc_now())
+            what = f" (still running: {', '.join(still)})" if still else ""
             _err(
-                f"the daemon (pid {pid}) did not stop within {span(limit)}; it is still "
-                f"running (`kill -KILL {pid}` ends it at once; its unfinished runs are then "
-                "marked abandoned by the next cycle)"
+                f"the daemon (pid {pid}) did not stop within {span(limit)}{what}; it is "
+                f"still running (`kill -KILL {pid}` ends it at once; its unfinished runs are "
+                "then marked abandoned by the next cycle)"
             )
             return EXIT_FAILED
         pause.wait(0.05)
@@ -342,7 +405,16 @@ def _status_lines(st: DaemonStatus, tz: tzinfo) -> list[str]:
         elif st.state is not None and st.state.stopped_at is not None:
             head += f" (last stopped {when(st.state.stopped_at)})"
         lines = [head]
+    if st.failing is not None:  # the problem first: a daemon that cannot do its work
+        lines[0] += f" - FAILING: the last cycle failed: {_clip(st.failing, 160)}"
     lines.append(f"home:        {st.home}")
+    for r in st.running_now:
+        took = span(max(timedelta(0), st.now - r.started_at))
+        what = "check" if r.kind == "check" else "task"
+        lines.append(
+            f"running now: {r.task_id} ({what}, run {r.id}, for {took}, "
+            f"since {when(r.started_at, '%H:%M:%S')})"
+        )
     if run is not None and run.state is not None and run.state.next_wake is not None:
         wake, reason = run.state.next_wake, run.state.next_wake_reason
         if wake <= st.now:
@@ -375,16 +447,28 @@ def _status_lines(st: DaemonStatus, tz: tzinfo) -> list[str]:
         lines += [f"  {a.ljust(width[0])}  {b.ljust(width[1])}  {c}" for a, b, c in rows]
     else:
         lines.append("due in the next 24 h: none")
-    if st.errors:
+    errors: list[tuple[datetime, str]] = []
+    for r in st.errors:
+        summary = (r.summary or r.error or "").replace("\n", " ")
+        summary = summary.removeprefix(f"{r.state}: ")  # "abandoned: abandoned: ..."
+        at = r.completed_at or r.started_at
+        errors.append(
+            (at, f"  {when(at, '%Y-%m-%d %H:%M')}  {r.task_id}  {r.state}: {_clip(summary, 100)}")
+        )
+    for c in st.cycle_errors:  # a cycle that ran nothing: no key, a file with errors
+        detail = _clip(c.detail.replace("\n", " ") or "error", 100)
+        errors.append(
+            (c.started_at, f"  {when(c.started_at, '%Y-%m-%d %H:%M')}  (cycle)  error: {detail}")
+        )
+    if errors:
         lines.append("recent errors:")
-        for r in st.errors:
-            summary = (r.summary or r.error or "").replace("\n", " ")
-            summary = summary.removeprefix(f"{r.state}: ")  # "abandoned: abandoned: ..."
-            if len(summary) > 100:
-                summary = summary[:99] + "…"
-            at = when(r.completed_at or r.started_at, "%Y-%m-%d %H:%M")
-            lines.append(f"  {at}  {r.task_id}  {r.state}: {summary}")
+        errors.sort(key=lambda e: e[0], reverse=True)
+        lines += [text for _, text in errors[:5]]
     else:
         lines.append("recent errors: none")
     lines += [f"problem:     {p}" for p in st.problems]
     return lines
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"

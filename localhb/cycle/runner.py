@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from localhb.core.atomic import Hook
 from localhb.core.clock import Clock, utc_now
-from localhb.core.errors import HeartbeatFileError
+from localhb.core.errors import ConfigError, HeartbeatFileError, SetupError
 from localhb.cycle.breaker import Breaker
 from localhb.cycle.budget import Budget, BudgetEvent, BudgetObserver, log_budget
 from localhb.cycle.events import CycleFinished, CycleReport, Observer, TaskLine, emit
@@ -109,6 +109,12 @@ class Runner:
                 if exc.diagnostics:  # read, but with errors (an unreadable file is not a cycle)
                     detail = f"{len(exc.diagnostics)} error(s) in {hb.file}"
                     store.record_cycle(now, self.clock(), "error", detail)
+                self._current = None
+                emit(observers, CycleFinished(now, self.clock(), CycleReport("error", str(exc))))
+                raise
+            except (SetupError, ConfigError) as exc:  # no key, a bad prompt file: nothing ran
+                store.record_cycle(now, self.clock(), "error", f"setup: {exc}")
+                log.error("cycle: setup error: %s", exc)
                 self._current = None
                 emit(observers, CycleFinished(now, self.clock(), CycleReport("error", str(exc))))
                 raise

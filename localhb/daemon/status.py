@@ -35,6 +35,24 @@ class DaemonStatus:
     due: tuple[Upcoming, ...] = ()
     errors: tuple[RunRow, ...] = ()
     problems: tuple[str, ...] = field(default=())
+    cycle_errors: tuple[Cycle, ...] = ()
+    running_now: tuple[RunRow, ...] = ()
+
+    @property
+    def failing(self) -> str | None:
+        """Why the last cycle failed, when it did (the daemon's own record or the
+        ledger's, whichever is newer): a setup error, a file with errors."""
+        own, cycle = self.state, self.last_cycle
+        if (
+            own is not None
+            and own.last_cycle_at is not None
+            and (cycle is None or own.last_cycle_at > cycle.started_at)
+        ):
+            failed = own.last_outcome in ("error", "crashed")
+            return (own.last_message or str(own.last_outcome)) if failed else None
+        if cycle is not None and cycle.outcome == "error":
+            return cycle.detail or "error"
+        return None
 
     @property
     def uptime(self) -> timedelta | None:
@@ -81,6 +99,21 @@ class DaemonStatus:
                 for r in self.errors
             ],
             "problems": list(self.problems),
+            "last_cycle_failed": self.failing,
+            "cycle_errors": [
+                {"at": local(c.started_at), "detail": c.detail} for c in self.cycle_errors
+            ],
+            "running_now": [
+                {
+                    "task_id": r.task_id,
+                    "run_id": r.id,
+                    "kind": r.kind,
+                    "started_at": local(r.started_at),
+                    "seconds": round(max(0.0, (self.now - r.started_at).total_seconds())),
+                    "pid": r.pid,
+                }
+                for r in self.running_now
+            ],
         }
 
 
@@ -100,6 +133,8 @@ def gather_status(
     problems: list[str] = []
     last_cycle = None
     recent: tuple[RunRow, ...] = ()
+    cycle_errors: tuple[Cycle, ...] = ()
+    running_now: tuple[RunRow, ...] = ()
     ws: Workspace | None = None
     hb = config.heartbeat
     due: tuple[Upcoming, ...] = ()
@@ -108,6 +143,8 @@ def gather_status(
             if store is not None:
                 last_cycle = store.last_cycle()
                 recent = tuple(store.recent_errors(errors))
+                cycle_errors = tuple(store.cycle_errors(errors))
+                running_now = tuple(store.running())
             ws = Workspace.load(config, store)
     except LedgerError as exc:
         problems.append(str(exc))
@@ -146,4 +183,6 @@ def gather_status(
         due=due,
         errors=recent,
         problems=tuple(problems),
+        cycle_errors=cycle_errors,
+        running_now=running_now,
     )

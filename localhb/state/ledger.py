@@ -552,6 +552,22 @@ class Ledger:
         i, s, e, o, d = rows[0]
         return Cycle(i, _parse(s), _parse(e), o, d)
 
+    def cycle_errors(self, limit: int = 10) -> list[Cycle]:
+        """Cycles that ended in error (a setup error, a file with errors), newest first."""
+        rows = self._read(
+            "SELECT id, started_at, completed_at, outcome, detail FROM cycles"
+            " WHERE outcome = 'error' ORDER BY id DESC LIMIT ?",
+            (max(0, limit),),
+        )
+        return [Cycle(i, _parse(s), _parse(e), o, d) for i, s, e, o, d in rows]
+
+    def running(self) -> list[RunRow]:
+        """Runs claimed and not yet finished (running now, or left by a crash), oldest first."""
+        rows = self._read(
+            f"SELECT {_RUN_COLS} FROM runs WHERE state = 'running' ORDER BY started_at, id"
+        )
+        return [_run(r) for r in rows]
+
     def record_skip(self, reason: str, now: datetime) -> None:
         """Count one skipped cycle (inactive_hours, lock_held, overlap, paused, ...)."""
         if not reason or reason != reason.strip():

@@ -87,6 +87,8 @@ def test_every_field_is_written_and_validates(tmp_path: Path) -> None:
         (AddRequest("x", every="every blue moon"), "every"),
         (AddRequest("x", priority="urgentest"), "priority"),
         (AddRequest("x", due="in 2 hours", every="daily"), "due, every"),
+        (AddRequest("x", run="  "), "run"),
+        (AddRequest("x", run="echo a\necho b"), "run"),
     ],
 )
 def test_bad_requests_name_the_field(tmp_path: Path, request_: AddRequest, field: str) -> None:
@@ -94,6 +96,16 @@ def test_bad_requests_name_the_field(tmp_path: Path, request_: AddRequest, field
     with pytest.raises(AddRefused) as info:
         prepare(request_, NOW, NY)
     assert str(info.value).startswith(field + ":")
+
+
+def test_run_option_writes_a_command_task(tmp_path: Path) -> None:
+    """`add --run` writes a `- Run:` task (a cron line moved in): no model, 0 tokens."""
+    cfg, path = setup(tmp_path, "## Pending\n\n## Completed\n")
+    request = AddRequest("Disk space", every="every 1h", run="df -h . | tail -1")
+    added = add_task(cfg, prepare(request, NOW, NY), NOW)
+    assert added.text == "### Disk space\n- Recurring: every 1h\n- Run: df -h . | tail -1\n"
+    task = parse(path.read_text()).task("disk-space")
+    assert task is not None and task.run == "df -h . | tail -1" and not task.uses_model
 
 
 def test_duplicate_title_is_refused_and_file_untouched(tmp_path: Path) -> None:

@@ -35,6 +35,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--condition", metavar="TEXT", help="run when this holds (checked each cycle)"
     )
     p.add_argument("--description", metavar="TEXT", help="what the agent should do")
+    p.add_argument(
+        "--run",
+        metavar="COMMAND",
+        help="a `- Run:` task: run this command, no model (a cron line moved in)",
+    )
     p.add_argument("--priority", choices=("high", "medium", "low"), help="default: medium")
     p.add_argument("--notify", metavar="TARGETS", help="who to tell when it finishes")
     p.add_argument("--file", type=Path, help="the HEARTBEAT.md (default: [heartbeat] file)")
@@ -56,6 +61,7 @@ def handle(args: argparse.Namespace) -> int:
         description=args.description,
         priority=args.priority,
         notify=args.notify,
+        run=args.run,
     )
     added = add_task(config, prepare(request, now, tz), now, path=args.file)
     print(f"added to {added.path}:")

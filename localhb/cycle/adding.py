@@ -55,6 +55,7 @@ class AddRequest:
     description: str | None = None
     priority: str | None = None
     notify: str | None = None
+    run: str | None = None  # a `- Run:` command (the CLI only; the agent cannot add one)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +115,12 @@ def prepare(
         condition = " ".join(request.condition.split())
         if not condition:
             raise AddRefused("condition: is empty")
+    extra: tuple[tuple[str, str], ...] = ()
+    if request.run is not None:
+        command = request.run.strip()
+        if not command or "\n" in command:
+            raise AddRefused("run: give the command as one non-empty line")
+        extra = (("Run", command),)
     priority = None
     if request.priority is not None:
         priority = request.priority.strip().lower()
@@ -128,6 +135,7 @@ def prepare(
         priority=priority,
         notify=request.notify,
         added_by=added_by,
+        extra=extra,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 from pathlib import Path
 
@@ -130,3 +131,38 @@ def test_run_suggests_doctor_after_a_setup_failure(
     err = capsys.readouterr().err
     assert "fix: check [llm] model ('lama3.2')" in err and "run `localhb doctor`" in err
     assert len(scripted_llm.requests) == 1
+
+
+@pytest.mark.parametrize(
+    ("mode", "status", "words"),
+    [
+        ("auto", "warn", "no OS sandbox: bubblewrap (bwrap) is not installed"),
+        ("bubblewrap", "fail", "commands are refused"),
+        ("none", "warn", 'no OS sandbox ([tools.shell] sandbox = "none")'),
+    ],
+)
+def test_sandbox_check_says_what_protects_commands(
+    tmp_path: Path, mode: str, status: str, words: str
+) -> None:
+    """doctor names the shell commands' protection (issue 11 D15): none is a warning,
+    a required bubblewrap that is missing a failure."""
+    from localhb.agent.doctor import sandbox_check
+    from localhb.config import load_config
+
+    home = write_home(tmp_path, "http://127.0.0.1:9/v1")
+    (home / "config.toml").write_text(
+        (home / "config.toml").read_text() + f'\n[tools.shell]\nsandbox = "{mode}"\n'
+    )
+    check = sandbox_check(load_config(home=home), which="")
+    assert (check.name, check.status) == ("sandbox", status) and words in check.detail
+
+
+@pytest.mark.skipif(shutil.which("bwrap") is None, reason="needs bubblewrap")
+def test_doctor_reports_an_active_sandbox(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With bubblewrap present, doctor's sandbox line says what it isolates (the
+    endpoint may be down: the sandbox is checked all the same)."""
+    _, checks = doctor(write_home(tmp_path, "http://127.0.0.1:9/v1"), capsys)
+    assert checks["sandbox"]["status"] == "ok"
+    assert "own PID namespace" in checks["sandbox"]["detail"]

@@ -87,6 +87,27 @@ def run_checks(config: Config, env: Mapping[str, str], *, timeout: float = 30.0)
     return checks
 
 
+def sandbox_check(config: Config, *, which: str | None = None) -> Check:
+    """What protection the agent's shell commands have on this machine: the
+    bubblewrap sandbox (ok), none (warn: the command policy only), or a required
+    sandbox that cannot run (fail: every command is refused)."""
+    from localhb.agent.tools.sandbox import choose, describe
+
+    shell = config.tools.shell
+    box = choose(shell.sandbox, which=which)
+    text = describe(box, network=shell.network)
+    if box.problem is not None:
+        return Check("sandbox", "fail", text, "install bubblewrap (apt-get install bubblewrap)")
+    if box.active:
+        return Check("sandbox", "ok", text)
+    fix = (
+        'install bubblewrap, or keep [tools.shell] sandbox = "none" knowingly'
+        if shell.sandbox == "none"
+        else "install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap)"
+    )
+    return Check("sandbox", "warn", text, fix)
+
+
 def mcp_checks(config: Config) -> list[Check]:
     """One check per `[[mcp.servers]]` entry: started, listed and stopped, as a cycle would."""
     if not config.mcp.servers:

@@ -37,12 +37,13 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def handle(args: argparse.Namespace) -> int:
-    from localhb.agent.doctor import mcp_checks, run_checks
-    from localhb.config import load_config
+    from localhb.agent.doctor import mcp_checks, run_checks, sandbox_check
+    from localhb.cli.common import load
 
-    config = load_config(args.config, home=args.home)
+    config = load(args)
     timeout = args.timeout or config.llm.request_timeout
-    checks = run_checks(config, os.environ, timeout=timeout) + mcp_checks(config)
+    checks = run_checks(config, os.environ, timeout=timeout)
+    checks += [sandbox_check(config), *mcp_checks(config)]
     if args.json:
         print(json.dumps([c.to_dict() for c in checks], ensure_ascii=False, indent=2))
     else:

@@ -162,7 +162,7 @@ REJECTED = [
         "mixes an interval with clock times",
         'try "daily at 10:00, 14:00, 18:00, 22:00"',
     ),
-    ("every 10 minutes, 9AM-11PM only", "time window", "active hours"),
+    ("9AM-11PM every 10 minutes", "time window", "every 10m, 09:00-23:00"),
     ("monthly on the 31st", "does not exist in every month", "last day"),
     ("cron 61 * * * *", "bad minute field", "cron 0 9 * * 1-5"),
     ("cron 0 0 30 2 *", "bad day-of-month field", "cron 0 9 * * 1-5"),

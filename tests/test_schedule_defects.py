@@ -199,8 +199,8 @@ def test_daily_without_a_time_in_a_field_is_still_midnight() -> None:
 # --- Defect 5: hints keep the meaning -----------------------------------------------
 
 HINTS = [
-    ("every hour between 9am and 5pm", '"every 1h"'),
-    ("every 10 minutes, 9AM-11PM only", '"every 10m"'),
+    ("between 9am and 5pm every hour", '"every 1h, 09:00-17:00"'),
+    ("9AM-11PM every 10 minutes", '"every 10m, 09:00-23:00"'),
     ("每2小时轮询", '"every 2h"'),
 ]
 
@@ -211,6 +211,8 @@ NOW_READ = [
     ("once a year on december 25th", "yearly on December 25 at 00:00"),
     ("once a year on december 25th at 9am", "yearly on December 25 at 09:00"),
     ("every 4th of the month", "monthly on day 4 at 00:00"),
+    ("every hour between 9am and 5pm", "every 1h, 09:00-17:00"),
+    ("every 10 minutes, 9AM-11PM only", "every 10m, 09:00-23:00"),
 ]
 
 
@@ -231,7 +233,7 @@ def test_hints_keep_the_meaning(text: str, hint: str) -> None:
 @pytest.mark.parametrize(
     ("text", "bad"),
     [
-        ("every hour between 9am and 5pm", "daily at 09:00, 17:00"),
+        ("between 9am and 5pm every hour", "daily at 09:00, 17:00"),
         ("每2小时轮询", "every 3h"),
         ("every 99999999999 days", "for a yearly task use"),
     ],
@@ -246,5 +248,5 @@ def test_hints_never_change_the_meaning(text: str, bad: str) -> None:
 def test_window_hint_keeps_the_window() -> None:
     """A schedule with a time window keeps both parts in the hint."""
     with pytest.raises(RecurrenceError) as caught:
-        parse_recurrence("every hour between 9am and 5pm")
+        parse_recurrence("between 9am and 5pm every hour")
     assert "09:00-17:00" in caught.value.hint

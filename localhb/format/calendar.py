@@ -34,7 +34,8 @@ _ORD = {
 _ORD_WORD = "|".join(sorted(_ORD, key=len, reverse=True))
 _DAY_WORD = "|".join(sorted(DAY_WORDS, key=len, reverse=True))
 _ONE_ORD = rf"(?:{_ORD_WORD}) (?:{_DAY_WORD})s?"
-_ORD_LIST = rf"{_ONE_ORD}(?:{SEP}(?:the )?{_ONE_ORD})*"
+# "first and third monday": a day name may close a list of ordinals
+_ORD_LIST = rf"(?:(?:{_ORD_WORD})(?: (?:{_DAY_WORD})s?)?{SEP}(?:the )?)*{_ONE_ORD}"
 # A bare hour ("at 8") only right after "at", as in the day-and-time grammar.
 _TIME_LIST = rf"(?:{ANY_TIME}|(?<=at ){BARE})(?:{SEP}(?:at )?(?:{ANY_TIME}|{BARE}))*"
 _AT = rf"(?:,? (?:at )?(?P<times>{_TIME_LIST}))?"
@@ -100,10 +101,14 @@ def _rrules(body: str, times: list[tuple[int, int]]) -> tuple[str, ...]:
 def _ordinals(text: str) -> list[tuple[int, int]]:
     """'first monday and third monday' -> [(1, 1), (3, 1)]."""
     out: list[tuple[int, int]] = []
-    for m in re.finditer(rf"({_ORD_WORD}) ({_DAY_WORD})s?\b", text):
-        weekday = day(m.group(2))
-        assert weekday is not None  # the pattern only matches day names
-        out.append((_ORD[m.group(1)], weekday))
+    waiting: list[int] = []
+    for m in re.finditer(rf"\b({_ORD_WORD})\b(?: ({_DAY_WORD})s?\b)?", text):
+        waiting.append(_ORD[m.group(1)])
+        if m.group(2):
+            weekday = day(m.group(2))
+            assert weekday is not None  # the pattern only matches day names
+            out += [(n, weekday) for n in waiting]
+            waiting = []
     return list(dict.fromkeys(out))
 
 

@@ -12,6 +12,7 @@ from enum import StrEnum
 
 from localhb.format.checks import CheckSpec
 from localhb.format.recurrence import Recurrence
+from localhb.format.recurrence_model import describe_extras
 
 DEFAULT_PENDING_SECTIONS = (
     "pending",
@@ -168,6 +169,8 @@ class Task:
     problem: str | None = None
     run: str | None = None
     check: CheckSpec | None = None
+    zone: str | None = None  # `- Timezone:` or the schedule's own zone; None: the configured one
+    window: tuple[int, int] | None = None  # `- Active hours:` in minutes; None: all day
 
     @property
     def line(self) -> int:
@@ -191,12 +194,13 @@ class Task:
     @property
     def schedule_text(self) -> str:
         """A one-line account of when this task runs, for people."""
+        if self.recurrence is not None and self.kind is not TaskKind.CONDITIONAL:
+            return self.recurrence.describe()
+        extras = describe_extras(self.window, self.zone)
         if self.kind is TaskKind.CONDITIONAL:
             gates = [self.check.describe()] if self.check is not None else []
             gates += [self.condition] if self.condition else []
-            return "when: " + " and ".join(gates)
-        if self.recurrence is not None:
-            return self.recurrence.describe()
+            return "when: " + " and ".join(gates) + extras
         if self.due is not None:
-            return "once at " + self.due.strftime("%Y-%m-%d %H:%M")
-        return "none it can read" if self.problem else "once, now"
+            return "once at " + self.due.strftime("%Y-%m-%d %H:%M") + extras
+        return "none it can read" if self.problem else "once, now" + extras

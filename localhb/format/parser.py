@@ -39,6 +39,7 @@ from localhb.format.model import (
 )
 from localhb.format.notify import SettingError, parse_setting
 from localhb.format.recurrence import Recurrence, RecurrenceError, parse_recurrence
+from localhb.format.task_clock import task_clock
 from localhb.format.titles import schedule_hint as schedule_hint
 from localhb.format.titles import title_problem
 from localhb.format.titles import title_schedule as title_schedule
@@ -84,6 +85,10 @@ KEYS: dict[str, str] = {
     "notify": "notify",
     "notifications": "notify",
     "ping": "ping",
+    "timezone": "timezone",
+    "time zone": "timezone",
+    "tz": "timezone",
+    "active hours": "active hours",
 }
 
 _LAST = re.compile(r"^(?P<when>.+?)\s*(?:\((?P<status>[^)]*)\))?\s*$")
@@ -202,6 +207,9 @@ class _Builder(Walker):
                 self.diag(start, severity, trouble.message, trouble.hint)
                 if trouble.fatal:
                     problems.append(f"line {start + 1}: {trouble.message}")
+
+        clock = task_clock(by_key, recurrence, lambda f, m, h: bad(f, m, h))
+        recurrence = clock.recurrence
 
         due = None
         if "due" in by_key:
@@ -342,6 +350,8 @@ class _Builder(Walker):
                 problem="; ".join(problems) or None,
                 run=run,
                 check=check,
+                zone=clock.zone,
+                window=clock.window,
             )
         )
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from cronsim import CronSim, CronSimError
@@ -47,6 +48,7 @@ from localhb.format.recurrence_model import (
 )
 from localhb.format.recurrence_model import format_duration as _format_duration
 from localhb.format.rrule_text import parse_rrule
+from localhb.format.zone_window import check_window, split_window, split_zone
 
 __all__ = [
     "GENERIC_HINT",
@@ -246,7 +248,7 @@ def _window_hint(s: str, window: re.Match[str]) -> str:
     except RecurrenceError:
         every = ""
     if every and len(bounds) == 2:
-        return f'"{every}" within {shown}: write "{every}" and set active hours to {shown}'
+        return f'put the window after the schedule: "{every}, {shown}"'
     return 'write when it runs ("every 10m"); limit the hours with active hours'
 
 
@@ -471,8 +473,17 @@ _PART_WORDS = re.compile(
 
 
 def parse_recurrence(text: str) -> Recurrence:
-    """Parse one schedule; raise `RecurrenceError` (with a hint) for anything else."""
+    """Parse one schedule; raise `RecurrenceError` (with a hint) for anything else.
+
+    A trailing time zone ("... Europe/London") and daily window ("..., 9am-5pm")
+    are read first (`localhb.format.zone_window`), then the rule itself."""
     source = text.strip()
+    body, zone = split_zone(source)
+    rec = _rule(body, source)
+    return replace(rec, zone=zone) if zone else rec
+
+
+def _rule(text: str, source: str) -> Recurrence:
     cron = _cron_text(text)
     if cron is not None:
         return _cron(cron, source)
@@ -480,7 +491,16 @@ def parse_recurrence(text: str) -> Recurrence:
     if not s:
         raise RecurrenceError("the schedule is empty", GENERIC_HINT)
     if re.match(r"rrule\b|freq=|dtstart\b", s):
-        return parse_rrule(source, source)
+        return parse_rrule(text, source)
+    rest, window = split_window(s)
+    if window is None:
+        return _normalised(s, source)
+    rec = _normalised(rest, source)
+    check_window(rec, window, source)
+    return replace(rec, window=window)
+
+
+def _normalised(s: str, source: str) -> Recurrence:
     found = parse_calendar(s, source)
     if found is not None:
         return found

@@ -118,7 +118,7 @@ def _says_schedule(title: str) -> bool:
 
 def _unsaid_time(title: str, found: Recurrence) -> TitleProblem | None:
     """A schedule read from the title whose time the title leaves unsaid (never 00:00)."""
-    if found.literal_cron or not found.crons or has_clock_time(found.source):
+    if found.literal_cron or not (found.crons or found.rrules) or has_clock_time(found.source):
         return None
     word = part_of_day(title)
     days = found.source.strip().lower()

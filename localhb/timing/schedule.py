@@ -25,13 +25,15 @@ Slots are the instants a recurring task is meant to run:
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from enum import StrEnum
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 from localhb.format.model import CatchUp, Section, Task, TaskKind
 from localhb.format.recurrence import Recurrence
+from localhb.format.recurrence_model import describe_extras
 from localhb.timing.dst import resolve_local
 from localhb.timing.hours import (
     ActiveHours,
@@ -234,7 +236,7 @@ def _recurring(
     policy: CatchUp,
 ) -> Evaluation:
     rec = task.recurrence
-    if rec is None or not (rec.every_cycle or rec.interval or rec.crons):
+    if rec is None or not (rec.every_cycle or rec.interval or rec.crons or rec.rrules):
         return Evaluation(False, State.INVALID, (), None, "recurring task without a schedule")
     if rec.every_cycle:
         slot = _floor_minute(now)
@@ -321,12 +323,33 @@ def evaluate(
         return Evaluation(False, State.PAUSED, (), None, reason)
     if task.problem is not None:
         return Evaluation(False, State.INVALID, (), None, f"invalid: {task.problem}")
+    if task.zone is not None and task.due is not None and task.due.tzinfo is None:
+        task = replace(task, due=resolve_local(task.due, ZoneInfo(task.zone)))
     if task.kind is TaskKind.ONE_TIME:
-        return _one_time(task, now, tz, first_seen, retry_base, max_attempts)
-    if task.kind is TaskKind.CONDITIONAL:
+        ev = _one_time(task, now, tz, first_seen, retry_base, max_attempts)
+    elif task.kind is TaskKind.CONDITIONAL:
         if task.due is not None and _aware(task.due, tz) > now:
             start = _aware(task.due, tz)
             return Evaluation(False, State.SCHEDULED, (), start, f"checks from {_show(start, tz)}")
         slot = _floor_minute(now)
-        return Evaluation(True, State.CHECKING, (slot,), slot, f"checking: {task.condition or ''}")
-    return _recurring(task, now, tz, window, last_slot, first_seen, policy)
+        ev = Evaluation(True, State.CHECKING, (slot,), slot, f"checking: {task.condition or ''}")
+    else:
+        ev = _recurring(task, now, tz, window, last_slot, first_seen, policy)
+    return _held_by_window(task, ev, now, tz)
+
+
+def _held_by_window(task: Task, ev: Evaluation, now: datetime, tz: tzinfo) -> Evaluation:
+    """A due task outside its own `Active hours` waits for the window (or its next slot)."""
+    if task.window is None or not ev.due:
+        return ev
+    zone = ZoneInfo(task.zone) if task.zone else tz
+    hours = ActiveHours(*task.window)
+    if is_active(now, hours, zone):
+        return ev
+    rec = task.recurrence
+    if task.kind is TaskKind.RECURRING and rec is not None and not rec.every_cycle:
+        upcoming = next(slots_after(rec, now, tz), None)
+    else:
+        upcoming = next_active(now, hours, zone).astimezone(UTC)
+    shown = describe_extras(task.window, None).removeprefix(", ")
+    return _scheduled(upcoming, tz, f"held by its active hours {shown}")

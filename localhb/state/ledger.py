@@ -27,6 +27,7 @@ import json
 import socket
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -77,6 +78,29 @@ __all__ = [
 ]
 
 BUSY_TIMEOUT_MS = 10_000
+
+
+def _enable_wal(conn: sqlite3.Connection) -> None:
+    """Switch to WAL, waiting out other processes doing the same on a new file.
+
+    SQLite answers SQLITE_BUSY at once, without calling the busy handler, when
+    two connections change the journal mode of a fresh file together (two
+    `daemon heartbeat` processes started side by side, say), so retry here up
+    to the busy timeout.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    pause = 0.002
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)
+
+
 MEMORY = Path(":memory:")
 """`Ledger.open(MEMORY)`: a private in-memory ledger (tests, dry runs)."""
 _RESETS = frozenset({Status.OK.value, Status.PARTIAL.value, Status.SKIPPED.value})  # failures: 0
@@ -122,7 +146,7 @@ class Ledger:
         ledger = cls(conn, path, host if host is not None else socket.gethostname())
         try:
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            conn.execute("PRAGMA journal_mode = WAL")
+            _enable_wal(conn)
             conn.execute("PRAGMA synchronous = FULL")
             conn.execute("PRAGMA foreign_keys = ON")
             ledger._migrate()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, tzinfo
 from itertools import islice, pairwise
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -281,3 +282,29 @@ def test_a_rule_based_task_is_scheduled_not_invalid() -> None:
     assert ev.state is State.SCHEDULED and ev.next_due == wall(BER, 2026, 12, 7, 10, 0)
     due = evaluate(task, wall(BER, 2026, 12, 7, 10, 1), BER, first_seen=datetime(2026, 12, 1))
     assert due.due and due.slots == (wall(BER, 2026, 12, 7, 10, 0),)
+
+
+def test_a_task_window_outside_the_global_active_hours_is_a_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`validate` warns when a task's own hours never meet [heartbeat] active_hours."""
+    from localhb.cli import main
+
+    home = tmp_path / "hb"
+    home.mkdir()
+    (home / "config.toml").write_text(
+        '[heartbeat]\ntimezone = "UTC"\nactive_hours = { start = "09:00", end = "17:00" }\n',
+        encoding="utf-8",
+    )
+    heartbeat = home / "HEARTBEAT.md"
+    heartbeat.write_text(
+        pending(
+            "### Early\n- Recurring: every 10m\n- Active hours: 06:00-08:00\n- Run: true\n"
+            "### Late\n- Recurring: every 10m\n- Active hours: 16:00-18:00\n- Run: true\n"
+        ),
+        encoding="utf-8",
+    )
+    assert main(["--home", str(home), "validate", str(heartbeat)]) == 0
+    out = capsys.readouterr().out
+    assert "task 'early': its active hours 06:00-08:00 lie outside" in out
+    assert "'late'" not in out

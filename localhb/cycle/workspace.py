@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from localhb.format.parser import Document, parse
 from localhb.state.files import Snapshot, read_heartbeat
+from localhb.timing.hours import window_notes
 from localhb.timing.plan import History, Policy, Skip, Work, earliest_due, judge, plan
 from localhb.timing.schedule import Evaluation
 from localhb.timing.wake import Upcoming, upcoming
@@ -91,9 +92,10 @@ class Workspace:
 
 def _parse(config: Config, text: str) -> Document:
     hb = config.heartbeat
-    return parse(
+    doc = parse(
         text,
         pending_sections=hb.pending_sections,
         completed_sections=hb.completed_sections,
         tool_names=[s.name for s in config.mcp.servers],
     )
+    return window_notes(doc, hb.active_hours)

@@ -7,12 +7,17 @@ Pure: no clock, no I/O. The grammar (docs/schedules.md has the user's view):
     hourly | daily | weekly | monthly                            -> crons
     <days> [at] <times>  or  <times> <days>                      -> crons, one per time
     cron[:] <5 fields>  or a bare 5-field expression             -> crons, as written
+    RRULE:FREQ=...                                               -> rrules (rrule_text)
+    first Monday of the month, quarterly, yearly on March 15,
+    every 2 weeks on Friday, every morning at 8am                -> crons or rrules (calendar)
+    ... Europe/London  /  ..., 9am-5pm                           -> zone, window (zone_window)
 
 `<days>` is daily/every day, weekdays/M-F/Mon-Fri, weekends, day names
 ("every monday and thursday", "Sundays"), "weekly on <day>" or
 "monthly on the 1st". `<times>` is a list of 09:00, 9:00 PM, 9am, noon,
 midnight (a bare hour only after "at"). Chinese forms are translated to
-English first ("每天 22:05" -> "daily 22:05"). Anything else raises
+English first ("每天 22:05" -> "daily 22:05", `normalise`). Intervals are
+read by `intervals`, cron lines by `cron_text`. Anything else raises
 `RecurrenceError` with a hint: the grammar never guesses.
 """
 
@@ -21,10 +26,6 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
-
-from cronsim import CronSim, CronSimError
-from pytimeparse.timeparse import timeparse as parse_duration
 
 from localhb.format.calendar import parse_calendar
 from localhb.format.clock import ANY_TIME as _ANY_TIME
@@ -36,18 +37,19 @@ from localhb.format.clock import RANGE_OF_TIMES as _RANGE_OF_TIMES
 from localhb.format.clock import SEP as _SEP
 from localhb.format.clock import day as _day
 from localhb.format.clock import time_value as _time_value
+from localhb.format.cron_text import cron_text as _cron_text
+from localhb.format.cron_text import parse_cron as _cron
 from localhb.format.dayparts import part_of_day, time_hint
+from localhb.format.intervals import parse_interval as _interval
+from localhb.format.normalise import normalise as _normalise
 from localhb.format.recurrence_model import (
-    DAY_ABBR,
     GENERIC_HINT,
-    MAX_INTERVAL,
     WEEKDAYS,
     WEEKENDS,
     Recurrence,
     RecurrenceError,
 )
-from localhb.format.recurrence_model import format_duration as _format_duration
-from localhb.format.rrule_text import parse_rrule
+from localhb.format.rrule_text import month_name, parse_rrule
 from localhb.format.zone_window import check_window, split_window, split_zone
 
 __all__ = [
@@ -59,80 +61,6 @@ __all__ = [
     "schedule_error_in_parentheses",
     "schedule_in_parentheses",
 ]
-
-# --- normalising ------------------------------------------------------------
-
-_CHINESE_DAY = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "日": 0, "天": 0}
-_CN_DAY_CHARS = "一二三四五六日天"
-
-
-def _cn_time(m: re.Match[str]) -> str:
-    part, hour, minute, half = m.group(1), int(m.group(2)), m.group(3), m.group(4)
-    mins = 30 if half else int(minute or 0)
-    if part in ("下午", "晚上", "傍晚") and hour < 12:
-        hour += 12
-    if part == "中午" and hour < 6:
-        hour += 12
-    return f" {hour:02d}:{mins:02d} "
-
-
-def _cn_weekly(m: re.Match[str]) -> str:
-    days = [DAY_ABBR[_CHINESE_DAY[c]].lower() for c in m.group(1) if c in _CHINESE_DAY]
-    return " every " + ", ".join(days) + " "
-
-
-_CHINESE_RULES: tuple[tuple[str, str], ...] = (
-    (r"每\s*(?:次|个)\s*(?:心跳|heartbeat)", " every heartbeat "),
-    (r"每隔", "每"),
-    (r"工作日", " weekdays "),
-    (r"周末", " weekends "),
-    (r"[周星期]{1,2}一\s*[至到~-]\s*[周星期]{0,2}五", " mon-fri "),
-    (r"每\s*小时", " every hour "),
-    (r"每\s*分钟", " every minute "),
-    (r"每\s*(\d+(?:\.\d+)?)\s*[-~至到]\s*(\d+(?:\.\d+)?)\s*(?:个)?小时", r" every \1-\2 hours "),
-    (r"每\s*(\d+(?:\.\d+)?)\s*(?:个)?(?:小时|钟头)", r" every \1 hours "),
-    (r"每\s*(\d+)\s*分(?:钟)?", r" every \1 minutes "),
-    (r"每\s*(\d+)\s*秒(?:钟)?", r" every \1 seconds "),
-    (r"每\s*(\d+)\s*[天日]", r" every \1 days "),
-    (r"每\s*(\d+)\s*(?:个)?(?:周|星期|礼拜)", r" every \1 weeks "),
-    (r"每\s*[天日]", " daily "),
-    (r"每\s*月\s*(\d{1,2})\s*[日号]", r" monthly on day \1 "),
-    (r"每\s*月", " monthly "),
-    (r"每\s*(?:个)?(?:周|星期|礼拜)(?![" + _CN_DAY_CHARS + "])", " weekly "),
-    (r"[和及与、]", ", "),
-)
-
-
-def _normalise(text: str) -> str:
-    """Lower case, ASCII punctuation, single spaces, no trailing period."""
-    s = unicodedata.normalize("NFKC", text).lower().strip().strip("\"'`").strip()
-    s = s.rstrip(".。").strip()
-    s = re.sub(r"\b([ap])\.\s?m\b\.?", r"\1m", s)
-    if re.search(r"[\u3000-\u9fff]", s):
-        s = _translate_chinese(s)
-    s = re.sub(r"\s*,\s*", ", ", s)
-    s = re.sub(r"\s*&\s*", " and ", s)
-    s = re.sub(r"\s+", " ", s).strip()
-    return re.sub(r"(, )+", ", ", s).strip(", ")
-
-
-_CN_WEEKLY = re.compile(
-    rf"每?\s*(?:周|星期|礼拜)([{_CN_DAY_CHARS}](?:\s*[、,和]\s*[周星期]{{0,2}}[{_CN_DAY_CHARS}])*)"
-)
-
-
-def _translate_chinese(s: str) -> str:
-    s = re.sub(
-        r"(上午|早上|早晨|中午|下午|晚上|傍晚)?\s*(\d{1,2})\s*[点點时](?:\s*(\d{1,2})\s*分?|(半))?",
-        _cn_time,
-        s,
-    )
-    s = re.sub(r"(上午|早上|早晨)\s*(?=\d)", "", s)
-    s = _CN_WEEKLY.sub(_cn_weekly, s)
-    for pattern, replacement in _CHINESE_RULES:
-        s = re.sub(pattern, replacement, s)
-    return s
-
 
 # --- times and days -----------------------------------------------------------
 
@@ -307,122 +235,6 @@ def _calendar(s: str, source: str) -> Recurrence:
     return Recurrence(source=source, crons=crons)
 
 
-# --- intervals and cron -------------------------------------------------------
-
-_CYCLES = frozenset({"heartbeat", "cycle", "heartbeat cycle", "beat", "tick", "run"})
-_VAGUE = re.compile(r"~|\b(?:about|approx\w*|roughly|around|or so|ish|few|couple|several)\b")
-
-
-def _interval(rest: str, source: str) -> Recurrence:
-    if rest in _CYCLES:
-        return Recurrence(source=source, every_cycle=True)
-    if re.fullmatch(r"[\d.]+ ?(?:heartbeats?|cycles?|beats?|ticks?|runs?|checks?)", rest):
-        raise RecurrenceError(
-            f'"{source}" counts heartbeats, which have no fixed length',
-            'write it as a duration: try "every 3h", or "every heartbeat"',
-        )
-    rng = re.fullmatch(r"([\d.]+) ?(?:-|–|to|or) ?[\d.]+ ?([a-z]+)", rest)
-    if rng:
-        raise RecurrenceError(
-            f'"{source}" is a range', f'pick one: try "every {rng.group(1)} {rng.group(2)}"'
-        )
-    if _VAGUE.search(rest):
-        exact = re.sub(r"\s+", " ", _VAGUE.sub("", rest)).strip()
-        if not re.search(r"\d", exact):
-            exact = "3h"
-        raise RecurrenceError(
-            f'"{source}" is approximate', f'give an exact interval: try "every {exact}"'
-        )
-    rest = {"half hour": "30m", "half an hour": "30m", "quarter hour": "15m"}.get(rest, rest)
-    rest = {"other day": "2d", "other week": "14d", "fortnight": "14d"}.get(rest, rest)
-    rest = {"other hour": "2h", "other minute": "2m"}.get(rest, rest)
-    if re.fullmatch(r"[a-z]+", rest):
-        rest = "1 " + rest
-    if re.fullmatch(r"[\d.\s]+", rest):
-        raise RecurrenceError(f'"{source}" has no unit', f'try "every {rest.strip()}m"')
-    ordinals = re.findall(r"\b\d{1,2}(?:st|nd|rd|th)\b", rest)
-    if ordinals and re.search(r"\bmonths?\b", rest):
-        days = " and ".join(ordinals)
-        raise RecurrenceError(
-            f'"{source}" names days of the month',
-            f'try "monthly on the {days}" (at 00:00) or "monthly on the {days} at 09:00"',
-        )
-    if re.search(r"\bmonths?\b|\byears?\b", rest):
-        raise RecurrenceError(
-            f'"{source}" is not a fixed duration', 'try "monthly on the 1st at 09:00" or a cron'
-        )
-    if re.fullmatch(r"(?:1 )?(?:check|poll|pass|wake ?up|wake|time)s?", rest):
-        raise RecurrenceError(
-            f'"{source}" does not say how often',
-            'to run on every heartbeat write "every heartbeat"; at a fixed pace, a duration '
-            'such as "every 30m"',
-        )
-    seconds = parse_duration(rest)
-    lead = re.match(r"[\d.]+ ?[a-z]+\b", rest)
-    if seconds is None and lead and (head := parse_duration(lead.group(0))):
-        every = "every " + _format_duration(timedelta(seconds=int(head)))
-        raise RecurrenceError(
-            f'"{source}" has words after the interval',
-            f'try "{every}" and keep the rest in the title: `### {rest[lead.end() :].strip()} '
-            f"({every})`",
-        )
-    if seconds is None:
-        raise RecurrenceError(f'"{source}" is not a schedule localhb understands', GENERIC_HINT)
-    if seconds <= 0:
-        raise RecurrenceError(f'"{source}" is not a positive interval', 'try "every 30m"')
-    if seconds != int(seconds):
-        raise RecurrenceError(f'"{source}" is not a whole number of seconds', 'try "every 90s"')
-    if seconds > MAX_INTERVAL.total_seconds():
-        raise RecurrenceError(
-            f'"{source}" is longer than the longest interval, {MAX_INTERVAL.days} days',
-            'nothing runs that rarely: the longest is "every 3650d" (for a date each year, a '
-            'cron such as "cron: 0 9 15 1 *"; for one run, a `- Due:` date)',
-        )
-    return Recurrence(source=source, interval=timedelta(seconds=int(seconds)))
-
-
-_CRON_NAME = r"(?:mon|tue|wed|thu|fri|sat|sun|jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)"
-_CRON_TOKEN = re.compile(rf"[\d*/,\-]+|{_CRON_NAME}(?:[-,](?:{_CRON_NAME}|\d+))*")
-_CRON_CHECK_AT = datetime(2000, 1, 1, tzinfo=UTC)
-
-
-_CRON_FIELDS = (
-    "the fields run minute 0-59, hour 0-23, day of month 1-31, month 1-12, weekday 0-7 "
-    '(e.g. "cron 0 9 * * 1-5" is 09:00 on weekdays)'
-)
-
-
-def _cron(expr: str, source: str) -> Recurrence:
-    expr = expr.strip().strip("\"'`").strip()
-    fields = expr.split()
-    if len(fields) != 5:
-        raise RecurrenceError(
-            f'cron "{expr}" has {len(fields)} fields, not 5',
-            "write five fields, minute hour day-of-month month day-of-week "
-            '(e.g. "cron 0 9 * * 1-5" is 09:00 on weekdays)',
-        )
-    try:
-        next(iter(CronSim(expr, _CRON_CHECK_AT)))
-    except CronSimError as exc:
-        raise RecurrenceError(f'cron "{expr}": {str(exc).lower()} field', _CRON_FIELDS) from exc
-    except StopIteration as exc:
-        raise RecurrenceError(f'cron "{expr}" never fires', _CRON_FIELDS) from exc
-    return Recurrence(source=source, crons=(" ".join(fields),), literal_cron=True)
-
-
-def _cron_text(text: str) -> str | None:
-    """The cron expression of `text`, read before any `,` rewrite (`0 9,17 * * *` is a list)."""
-    s = unicodedata.normalize("NFKC", text).lower().strip().strip("\"'`").strip()
-    s = re.sub(r"\s+", " ", s.rstrip(".").strip())
-    m = re.fullmatch(r"cron(?:tab)?(?: ?: ?| )(.+)", s)
-    if m:
-        return m.group(1)
-    tokens = s.split()
-    if len(tokens) == 5 and "*" in s and all(_CRON_TOKEN.fullmatch(t) for t in tokens):
-        return s
-    return None
-
-
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 _MONTH = r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
 _DATE = re.compile(
@@ -457,8 +269,10 @@ def _refuse_unsaid(s: str, source: str) -> None:
         crons = [f"{mi} {h} {day} {month} *" for h, mi in found] or [f"0 0 {day} {month} *"]
         written = " and ".join(f'"cron: {c}"' for c in crons)
         at = "" if found else " (at 00:00; put the hour you mean in the second field)"
+        times = ", ".join(f"{h:02d}:{mi:02d}" for h, mi in found) or "00:00"
+        yearly = f'"yearly on {month_name(month)} {day} at {times}"'
         raise RecurrenceError(
-            f'"{source}" is a date in the year', f"write it as a cron: {written}{at}"
+            f'"{source}" is a date in the year', f"write it as {yearly}, or a cron: {written}{at}"
         )
 
 

@@ -9,10 +9,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta, tzinfo
+from typing import TYPE_CHECKING
 
+from localhb.format.model import Diagnostic, Severity
+from localhb.format.recurrence_model import describe_extras
 from localhb.timing.dst import resolve_local
+
+if TYPE_CHECKING:
+    from localhb.format.parser import Document
 
 __all__ = [
     "ActiveHours",
@@ -21,6 +27,7 @@ __all__ = [
     "parse_active_hours",
     "previous_active",
     "window_end",
+    "window_notes",
     "windowed",
 ]
 
@@ -146,3 +153,36 @@ def windowed(
             break
         else:
             return
+
+
+def _minutes_of(window: ActiveHours) -> set[int]:
+    if window.start < window.end:
+        return set(range(window.start, window.end))
+    return set(range(window.start, 1440)) | set(range(0, window.end))
+
+
+def window_notes(doc: Document, active: ActiveHours | None) -> Document:
+    """`doc` with a warning on each task whose own `Active hours` never meet
+    `[heartbeat] active_hours` (same zone): such a task would never run."""
+    if active is None:
+        return doc
+    notes = []
+    for task in doc.pending():
+        if task.window is None or task.zone is not None:
+            continue
+        if _minutes_of(ActiveHours(*task.window)) & _minutes_of(active):
+            continue
+        own = describe_extras(task.window, None).removeprefix(", ")
+        hours = describe_extras((active.start, active.end), None).removeprefix(", ")
+        notes.append(
+            Diagnostic(
+                task.line,
+                Severity.WARNING,
+                f"task {task.id!r}: its active hours {own} lie outside [heartbeat] "
+                f"active_hours {hours}, so it never runs",
+                "a task's window applies within the global one: move one of them",
+            )
+        )
+    if not notes:
+        return doc
+    return replace(doc, diagnostics=tuple(sorted((*doc.diagnostics, *notes), key=lambda d: d.line)))

@@ -188,3 +188,21 @@ def test_corpus_migrates_to_a_valid_fixed_point(path: Path) -> None:
         return Counter(x for x in t.splitlines() if x.strip() and not x.lstrip().startswith("#"))
 
     assert body(m.text) == body(text)
+
+
+def test_explain_gives_one_hint_per_schedule_section_naming_migrate() -> None:
+    """validate --explain: one note and one hint per schedule-titled section, never two
+    that disagree, and the no-Pending warning points at migrate."""
+    doc = parse(OPENCLAW)
+    at_line = Counter(d.line for d in doc.diagnostics)
+    heads = OPENCLAW.splitlines()
+    first = heads.index("## Every 30 Minutes (Ollama)") + 1
+    for line in (first, heads.index("## Every 6 Hours (Claude)") + 1):
+        assert at_line[line] == 1
+        (d,) = [d for d in doc.diagnostics if d.line == line]
+        assert "`localhb migrate`" in d.hint and "rename the heading" not in d.hint
+    assert "2 open checkbox(es) would be the task's text" in next(
+        d.message for d in doc.diagnostics if d.line == first
+    )
+    (warning,) = [d for d in doc.diagnostics if d.line == 0]
+    assert "4 section(s) here are titled with a schedule: `localhb migrate`" in warning.hint

@@ -48,6 +48,7 @@ class Walker:
         self.sections: list[SectionInfo] = []
         self.diags: list[Diagnostic] = []
         self.tool_names: frozenset[str] = frozenset()
+        self.schedule_sections = 0  # ignored sections whose title reads as a schedule
 
     # -- diagnostics -------------------------------------------------------
     def diag(self, line0: int, severity: Severity, message: str, hint: str = "") -> None:
@@ -89,29 +90,23 @@ class Walker:
                 -1,
                 Severity.WARNING,
                 "no Pending section: nothing in this file will run",
-                f"tasks go under a section named {names} (see [heartbeat] pending_sections)",
+                f"tasks go under a section named {names} (see [heartbeat] pending_sections)"
+                + (
+                    f"; {self.schedule_sections} section(s) here are titled with a schedule: "
+                    "`localhb migrate` proposes them as tasks there"
+                    if self.schedule_sections
+                    else ""
+                ),
             )
         for b in blocks:
             self.note_opaque(b)
 
     def note_ignored(self, info: SectionInfo, blocks: list[Block]) -> None:
-        """Say what an ignored section would be, when it looks like work to do."""
-        rec, _ = title_schedule(info.title)
-        if rec is not None:
-            self.diag(
-                info.start,
-                Severity.NOTE,
-                f"its title reads as a schedule ({rec.describe()}), but only tasks under a "
-                "Pending section run",
-                f"to run it, put `{'#' * (info.level + 1)} {info.title}` under `## Pending`",
-            )
-        elif (err := schedule_error_in_parentheses(info.title)) is not None:
-            self.diag(
-                info.start,
-                Severity.NOTE,
-                "its title mentions a schedule, but only tasks under a Pending section run",
-                f"{err.message}; {err.hint}" if err.hint else err.message,
-            )
+        """Say what an ignored section would be, when it looks like work to do.
+
+        One note and one hint per section, never two that disagree: a
+        schedule-titled section is one task-to-be (`localhb migrate` moves it,
+        its checkboxes become the task's text), other boxes are a section name."""
         boxes = 0
         for b in blocks:
             if b.kind == "heading":
@@ -122,6 +117,27 @@ class Walker:
                     marker = _MARKER.match(line)
                     if marker and line[marker.end() :].startswith("[ ]"):
                         boxes += 1
+        rec, _ = title_schedule(info.title)
+        if rec is not None:
+            self.schedule_sections += 1
+            text = f", and its {boxes} open checkbox(es) would be the task's text" if boxes else ""
+            self.diag(
+                info.start,
+                Severity.NOTE,
+                f"its title reads as a schedule ({rec.describe()}), but only tasks under a "
+                f"Pending section run{text}",
+                f"`localhb migrate` moves it under `## Pending` as `### {info.title}` "
+                "(it prints the diff; --write applies it)",
+            )
+            return
+        if (err := schedule_error_in_parentheses(info.title)) is not None:
+            self.diag(
+                info.start,
+                Severity.NOTE,
+                "its title mentions a schedule, but only tasks under a Pending section run",
+                f"{err.message}; {err.hint}" if err.hint else err.message,
+            )
+            return
         if boxes:
             self.diag(
                 info.start,

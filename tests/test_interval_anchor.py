@@ -106,3 +106,11 @@ def test_a_late_run_does_not_drift() -> None:
     t = task("every 3 days", last_run=datetime(2026, 1, 1, 10, 3))
     ev = evaluate(t, slot + timedelta(hours=1), UTC, last_slot=slot)
     assert ev.next_due == slot + timedelta(days=3)
+
+
+def test_a_rare_interval_outside_its_window_ends_at_the_calendar() -> None:
+    """`every 3650d` held by its own window: no slot ever falls inside, and no OverflowError."""
+    doc = parse("## Pending\n\n### T\n- Recurring: every 3650d\n- Active hours: 09:00-17:00\n")
+    (t,) = doc.pending()
+    ev = evaluate(t, datetime(2026, 3, 10, 19, 0, tzinfo=UTC), UTC)
+    assert not ev.due

@@ -136,3 +136,34 @@ def test_clip_by_width() -> None:
     assert clip("日报日报日报", 7) == "日报日…"
     assert width(clip("日报日报日报", 7)) <= 7
     assert clip("short", 10) == "short"
+
+
+WINDOWS = """## Pending
+
+### Poll
+- Recurring: every 10m
+- Active hours: 09:00-17:00
+
+### Night
+- Recurring: every 1h
+- Active hours: 23:00-06:00
+
+### Decade
+- Recurring: every 3650d
+- Active hours: 09:00-17:00
+"""
+
+
+def test_task_windows_are_applied(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A task's own active hours move NEXT DUE to its window; windows that never meet say so;
+    a ten-year interval held outside its window is no crash."""
+    (tmp_path / "c.toml").write_text(
+        '[heartbeat]\ntimezone = "Europe/Berlin"\n'
+        'active_hours = { start = "08:00", end = "22:00" }\n'
+    )
+    out = tasks(tmp_path, capsys, "2026-03-10 20:00", body=WINDOWS)
+    assert column(out, "poll", "NEXT DUE") == "2026-03-11 09:00"
+    assert column(out, "poll", "REASON").startswith("held by its active hours 09:00-17:00")
+    assert column(out, "night", "NEXT DUE") == "-"
+    assert column(out, "night", "REASON").startswith("never: its active hours")
+    assert "decade" in rows(out)

@@ -14,6 +14,7 @@ import json
 import sys
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from localhb.cli.common import EXIT_OK, load, moment
 from localhb.core.textwidth import clip, ljust, width
@@ -28,6 +29,7 @@ def cmd_tasks(args: argparse.Namespace) -> int:
     from localhb.cycle.workspace import Workspace
     from localhb.format.model import TaskKind
     from localhb.state.store import existing_store
+    from localhb.timing.hours import ActiveHours
     from localhb.timing.nextrun import next_run
 
     config = load(args)
@@ -47,6 +49,8 @@ def cmd_tasks(args: argparse.Namespace) -> int:
             config.heartbeat.active_hours,
             recurring=recurring,
             file_errors=len(doc.errors),
+            task_window=ActiveHours(*task.window) if task.window else None,
+            task_zone=ZoneInfo(task.zone) if task.zone else None,
         )
         due_now = ev.due and nxt.at is not None and nxt.held_until is None
         when = ev.next_due if due_now else nxt.at  # due now: the slot it runs for

@@ -9,6 +9,7 @@ opening of the active hours when it falls outside them. Never a past time.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 
@@ -37,6 +38,27 @@ def _show(instant: datetime, tz: tzinfo, now: datetime) -> str:
     return local.strftime("%H:%M" if soon else "%Y-%m-%d %H:%M")
 
 
+_NEXT_AT = re.compile(r"(?:^|; )next at [\d:\- ]+$")
+
+
+def _open_all(
+    at: datetime, windows: list[tuple[ActiveHours | None, tzinfo, str]]
+) -> tuple[datetime | None, str]:
+    """The first moment at or after `at` inside every window, and which one held it back.
+
+    None when the windows never open together (they do not overlap)."""
+    held = ""
+    for _ in range(16):
+        moved = False
+        for hours, zone, name in windows:
+            if not is_active(at, hours, zone):
+                at = next_active(at, hours, zone).astimezone(UTC)
+                held, moved = held or name, True
+        if not moved:
+            return at, held
+    return None, held
+
+
 def next_run(
     ev: Evaluation,
     now: datetime,
@@ -45,8 +67,12 @@ def next_run(
     *,
     recurring: bool,
     file_errors: int = 0,
+    task_window: ActiveHours | None = None,
+    task_zone: tzinfo | None = None,
 ) -> NextRun:
-    """The next run of a task judged `ev` at `now`, with active hours applied.
+    """The next run of a task judged `ev` at `now`, inside `[heartbeat] active_hours`
+    (`active`, in `tz`) and the task's own `- Active hours:` (`task_window`, in
+    `task_zone`, else `tz`).
 
     `file_errors`: the file's error count; while it has any, nothing runs."""
     now = now.astimezone(UTC)
@@ -55,23 +81,33 @@ def next_run(
     if file_errors and (ev.due or ev.next_due is not None):
         return NextRun(None, None, f"held: the file has {file_errors} error(s), nothing runs")
     if ev.due:
+        at = now
         why = ev.reason.removeprefix("due: ").removeprefix("checking: ")
         if ev.state is State.CHECKING:
             why = "checks its condition"
-        if is_active(now, active, tz):
-            return NextRun(now, None, why)
-        opens = next_active(now, active, tz).astimezone(UTC)
-        return NextRun(opens, opens, f"held by active hours until {_show(opens, tz, now)}; {why}")
-    if ev.next_due is None:
+    elif ev.next_due is None:
         return NextRun(None, None, ev.reason)
-    at = max(ev.next_due, now)
-    local = at.astimezone(tz)
-    today = local.date() == now.astimezone(tz).date()
-    slot = local.strftime("%H:%M" if today else "%Y-%m-%d %H:%M")
-    why = ev.reason
-    if why.startswith("next at "):
-        why = f"slot {slot}" if recurring else f"due at {slot}"
-    if is_active(at, active, tz):
+    else:
+        at = max(ev.next_due, now)
+        local = at.astimezone(tz)
+        today = local.date() == now.astimezone(tz).date()
+        slot = local.strftime("%H:%M" if today else "%Y-%m-%d %H:%M")
+        why = _NEXT_AT.sub("", ev.reason).strip()
+        if not why:
+            why = f"slot {slot}" if recurring else f"due at {slot}"
+    windows = [(active, tz, "active hours")]
+    if task_window is not None:
+        shown = f"{task_window.start // 60:02d}:{task_window.start % 60:02d}-"
+        shown += f"{task_window.end // 60:02d}:{task_window.end % 60:02d}"
+        windows.append((task_window, task_zone or tz, f"its active hours {shown}"))
+    opened, held = _open_all(at, windows)
+    if opened is None:
+        return NextRun(
+            None, None, "never: its active hours and [heartbeat] active_hours do not overlap"
+        )
+    if opened == at:
         return NextRun(at, None, why)
-    opens = next_active(at, active, tz).astimezone(UTC)
-    return NextRun(opens, opens, f"{why}, held by active hours until {_show(opens, tz, now)}")
+    until = f"held by {held} until {_show(opened, tz, now)}"
+    if why.startswith(f"held by {held}"):
+        return NextRun(opened, opened, until)
+    return NextRun(opened, opened, f"{until}; {why}")

@@ -53,15 +53,23 @@ def _day_grid(day: date, step: int, tz: tzinfo) -> tuple[datetime, ...]:
     return tuple(sorted(found))
 
 
+_EDGE = timedelta(days=7320)  # two longest intervals (and a little): where the calendar ends
+_FIRST = datetime.min.replace(tzinfo=UTC) + _EDGE
+_LAST = datetime.max.replace(tzinfo=UTC) - _EDGE
+
+
 def _interval_back(
     step: timedelta, t: datetime, tz: tzinfo, anchor: datetime = _EPOCH
 ) -> Iterator[datetime]:
     seconds = int(step.total_seconds())
     if 86400 % seconds:
+        if t <= _FIRST:
+            return
         latest = anchor + step * ((t - anchor) // step)
-        while True:
+        while latest > _FIRST:  # the calendar ends
             yield latest
             latest -= step
+        return
     day = t.astimezone(tz).date() + _DAY
     while True:
         for slot in reversed(_day_grid(day, seconds, tz)):
@@ -75,10 +83,13 @@ def _interval_forward(
 ) -> Iterator[datetime]:
     seconds = int(step.total_seconds())
     if 86400 % seconds:
+        if t >= _LAST:
+            return
         slot = anchor + step * ((t - anchor) // step + 1)
-        while True:
+        while slot < _LAST:  # the calendar ends
             yield slot
             slot += step
+        return
     day = t.astimezone(tz).date() - _DAY
     while True:
         for slot in _day_grid(day, seconds, tz):

@@ -43,6 +43,7 @@ from localhb.agent.endpoint import (
 )
 from localhb.agent.prompting import (
     context_message,
+    payload_message,
     system_prompt,
     task_messages,
     wrap_tool_output,
@@ -321,9 +322,11 @@ class _Run:
         scheduler: Scheduler | None = None,
         guard: SpendGuard | None = None,
         history: HistoryReader | None = None,
+        payload: str | None = None,
     ) -> None:
         self.task, self.config, self.client, self.toolbox = task, config, client, toolbox
         self.guard = guard
+        self.payload = payload
         self.model, self.condition, self.clock = model, condition, clock
         self.sink = on_event
         llm = config.llm
@@ -393,6 +396,8 @@ class _Run:
             self.errors.append(f"memory not searched: {exc}")
         now = self.clock.now().astimezone(self.tz)
         context = context_message(now, zone_name(self.tz), self.paths.workspace, snippets)
+        if self.payload is not None and not self.condition:
+            context += "\n\n" + payload_message(self.payload)
         for message in task_messages(system, self.task, context, condition=self.condition):
             self.messages.append({**message, "content": self.redact(message["content"])})
         what = "checking condition of" if self.condition else "running"
@@ -672,6 +677,7 @@ def run_task(
     guard: SpendGuard | None = None,
     mcp: MCPHub | None = None,
     history: HistoryReader | None = None,
+    payload: str | None = None,
 ) -> TaskResult:
     """Carry out `task` now, with every tool, until `complete_task` or a bound.
 
@@ -681,6 +687,7 @@ def run_task(
     given a `scheduler`, the run has `schedule_task` to add tasks through it.
     `guard` ends the run `partial` once it names a crossed spend cap; `history`
     answers `run_history` (offered to tasks naming the `history` family).
+    `payload` (a wakeup's JSON, `localhb.api`) is given as untrusted data.
     """
     run, end = _conduct(
         task,
@@ -695,6 +702,7 @@ def run_task(
         guard,
         mcp,
         history=history,
+        payload=payload,
     )
     result = _task_result(run, end)
     run.emit(EventKind.FINISH, outcome=result.status.value, text=result.summary)
@@ -714,6 +722,7 @@ def _conduct(
     guard: SpendGuard | None = None,
     mcp: MCPHub | None = None,
     history: HistoryReader | None = None,
+    payload: str | None = None,
 ) -> tuple[_Run, _End]:
     """One loop: a task with every tool, or a condition check with read-only ones."""
     env = os.environ if env is None else env
@@ -739,6 +748,7 @@ def _conduct(
             scheduler=None if condition else scheduler,
             guard=guard,
             history=None if condition else history,
+            payload=None if condition else payload,
         )
         run.open(system)
         if not condition and mcp is not None:

@@ -115,6 +115,7 @@ def _add_module_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
         run_cmd,
         runs_cmd,
         usage_cmd,
+        wake_cmd,
     )
 
     modules = (
@@ -127,7 +128,7 @@ def _add_module_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
         usage_cmd,
         completion,
     )
-    for module in (*modules, notify_cmd, mcp_cmd, routines_cmd, doctor_cmd, api_cmd):
+    for module in (*modules, notify_cmd, mcp_cmd, routines_cmd, doctor_cmd, api_cmd, wake_cmd):
         module.add_parser(sub)
 
 

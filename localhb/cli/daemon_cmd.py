@@ -259,6 +259,7 @@ def _foreground(args: argparse.Namespace, config: Config) -> int:
         config,
         runner_factory=lambda cfg: Runner(cfg, on_event=_log_event),
         reload=lambda: load_config(args.config, home=home),
+        on_event=_log_event,
     )
     result = daemon.run()
     if result.outcome != "stopped":  # already running, or no lock / pid file

@@ -49,6 +49,9 @@ log = logging.getLogger("localhb")
 _LOG_LEVELS = {"error": logging.ERROR, "partial": logging.WARNING}
 """A run's end is logged at ERROR or WARNING when it failed, so `grep ERROR agent.log` finds it."""
 
+PAYLOAD_ENV = "LOCALHB_WAKE_PAYLOAD"
+"""Where a `Run:` command finds a wakeup's payload (quote it: "$LOCALHB_WAKE_PAYLOAD")."""
+
 STATUSES = frozenset(STATUS_VALUES)
 """What a file records of a run (`Outcome.status`)."""
 
@@ -135,16 +138,19 @@ class LLMAgent:
 
     def run_task(self, task: Task, guard: Any = None, **context: Any) -> TaskResult:
         """`guard` stops a model run at a `[budget]` cap (`localhb.state.budget.RunGuard`);
-        `context` may hold `history` (the `run_history` tool's reader)."""
+        `context` may hold `history` (the `run_history` tool's reader) and `payload`
+        (a wakeup's JSON text: untrusted data for the model; `$LOCALHB_WAKE_PAYLOAD`
+        for a `Run:` command, never put into its command line)."""
         from localhb.agent import loop as agent
 
         if task.run is not None:
             from localhb.agent.commands import run_command_task
 
             now = self.clock.now if self.clock is not None else None
-            return run_command_task(
-                task, self.config, on_event=self.on_event, env=self.env, now=now
-            )
+            env = self.env
+            if context.get("payload") is not None:
+                env = {**(os.environ if env is None else env), PAYLOAD_ENV: context["payload"]}
+            return run_command_task(task, self.config, on_event=self.on_event, env=env, now=now)
         scheduler = None
         if self.scheduling:
             from localhb.cycle.adding import scheduler_for
@@ -158,6 +164,7 @@ class LLMAgent:
             guard=guard,
             mcp=self.mcp,
             history=context.get("history"),
+            payload=context.get("payload"),
             **self._options(),
         )
 

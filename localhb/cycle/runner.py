@@ -34,13 +34,10 @@ from localhb.cycle.events import CycleFinished, CycleReport, Observer, TaskLine,
 from localhb.cycle.execute import STATUSES, Finished, LLMAgent, Options, execute
 from localhb.cycle.observers import default_observers
 from localhb.cycle.workspace import Workspace
-from localhb.format.edit import Edit, MoveToCompleted, apply_edits
-from localhb.format.model import Section
-from localhb.format.parser import Document
+from localhb.cycle.writeback import write_outcomes
 from localhb.state import idle
-from localhb.state.files import Snapshot, read_heartbeat, read_only, unchanged_since, write_atomic
 from localhb.state.store import PidAlive, Store, existing_store, open_store, process_alive
-from localhb.timing.plan import Work, WorkKind, edits_for
+from localhb.timing.plan import Work, WorkKind
 from localhb.timing.schedule import is_active, next_active, window_end
 
 if TYPE_CHECKING:
@@ -59,8 +56,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("localhb")
-
-WRITE_TRIES = 5
 
 
 @dataclass
@@ -283,61 +278,8 @@ class Runner:
 
     # -- writing the file ----------------------------------------------------------
     def _write(self, ws: Workspace, finished: list[Finished]) -> tuple[list[str], list[str]]:
-        """Apply every outcome's edits to the file as it is now, atomically.
-
-        Returns warnings, and the ids of the tasks that were moved to Completed.
-        """
-        tz, policy = ws.tz, ws.policy
-        snap: Snapshot = ws.snapshot
-        doc: Document = ws.doc
-        warnings: list[str] = []
-        edits: list[Edit] = []
-        for f in finished:
-            edits += edits_for(
-                f.work.task,
-                f.outcome,
-                started=f.started.astimezone(tz),
-                finished=f.finished.astimezone(tz),
-                policy=policy,
-                consecutive_failures=f.failures,
-            )
-        if not edits:
-            return warnings, []
-        path = ws.file
-        if read_only(path):  # chmod 444: the person said hands off
-            warnings.append(
-                f"{path} is read-only, so it was left as it is; the run results are in "
-                "`localhb runs` (make it writable for localhb to record them)"
-            )
-            return warnings, []
-        dropped_all: set[str] = set()
-        done_moves: set[str] = set()  # moved to Completed already (our own earlier write)
-        for _ in range(WRITE_TRIES):
-            current = read_heartbeat(path)
-            base = doc
-            keep = edits
-            if not current.same_as(snap):
-                base = ws.parse(current.text)
-                keep, dropped, already = _rebase(doc, base, edits)
-                done_moves.update(already)
-                warnings += [
-                    f"{tid}: removed or renamed in HEARTBEAT.md while it ran; the file was not "
-                    f"updated for it (its result is in `localhb runs`)"
-                    for tid in dropped
-                    if tid not in dropped_all
-                ]
-                dropped_all.update(dropped)
-            text = apply_edits(base, keep)
-            # The file is checked again as the last step before the rename, and
-            # read back after it: False means it moved under us, so re-apply.
-            if text == current.text or write_atomic(
-                path, text, precheck=unchanged_since(current), hook=self.write_hook
-            ):
-                moved = [e.task_id for e in keep if isinstance(e, MoveToCompleted)]
-                return warnings, [*moved, *sorted(done_moves - set(moved))]
-            snap, doc = current, base  # edited meanwhile: re-apply onto the file as it is
-        warnings.append("HEARTBEAT.md kept changing; the run results were not written to it")
-        return warnings, []
+        """Apply every outcome's edits to the file as it is now (`write_outcomes`)."""
+        return write_outcomes(ws, finished, hook=self.write_hook)
 
 
 def _refuse_errors(ws: Workspace) -> None:
@@ -354,41 +296,6 @@ def _record_skip(store: Store, reason: str, now: datetime, message: str) -> None
     store.record_skip(reason, now)
     store.record_cycle(now, now, "skipped", message)
     log.info("cycle skipped: %s", message)
-
-
-def _rebase(
-    old: Document, new: Document, edits: list[Edit]
-) -> tuple[list[Edit], list[str], list[str]]:
-    """Keep the edits whose task the new text still has, by identity, in Pending.
-
-    A task deleted or renamed meanwhile is not brought back (its result stays
-    in the ledger); a task edited in place gets its result on its new text.
-    Returns the edits kept, the tasks dropped, and the tasks to move that are
-    in Completed already (an editor saved over our write, keeping it).
-    """
-    dropped: list[str] = []
-    already: list[str] = []
-    keep: list[Edit] = []
-    verdict: dict[str, bool] = {}
-    moving = {e.task_id for e in edits if isinstance(e, MoveToCompleted)}
-    for e in edits:
-        if e.task_id not in verdict:
-            after = new.task(e.task_id)
-            verdict[e.task_id] = (
-                old.task(e.task_id) is not None
-                and after is not None
-                and after.section is Section.PENDING
-                and not after.problem
-            )
-            if verdict[e.task_id]:
-                pass
-            elif e.task_id in moving and after is not None and after.section is Section.COMPLETED:
-                already.append(e.task_id)
-            else:
-                dropped.append(e.task_id)
-        if verdict[e.task_id]:
-            keep.append(e)
-    return keep, dropped, already
 
 
 def _describe(w: Work, tz: Any) -> str:

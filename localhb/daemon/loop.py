@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from localhb.core.clock import utc_now
 from localhb.core.errors import LocalhbError
@@ -92,6 +92,8 @@ class CycleRunner(Protocol):
 
 
 RunnerFactory = Callable[["Config"], CycleRunner]
+CycleDone = Callable[[str, str], None]
+"""Told how a cycle an API wakeup asked for ended: (outcome, message)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +183,8 @@ class Daemon:
         cleanup_every: timedelta = CLEANUP_EVERY,
         install_signals: bool = True,
         pid_alive: PidAlive = process_alive,
+        on_event: Callable[[Any], None] | None = None,
+        api_port: int | None = None,
     ) -> None:
         self.config = config
         self.clock = clock
@@ -194,6 +198,9 @@ class Daemon:
         self.cleanup_every = cleanup_every
         self.install_signals = install_signals
         self.pid_alive = pid_alive
+        self.on_event = on_event
+        self.api_port = api_port
+        self.api: Any = None  # localhb.api.server.APIServer while `[api] enabled`
         self.next: Wake | None = None
         self.cycles = 0
         self.crashes = 0
@@ -216,6 +223,9 @@ class Daemon:
         self._runner: CycleRunner | None = None
         self._cycle_now: datetime | None = None
         self._result: _Result | None = None
+        self._cycle_lock = threading.Lock()
+        self._cycle_asked: list[CycleDone] = []  # API wakeups waiting for the next cycle
+        self._cycle_serving: list[CycleDone] = []  # ... and those the running cycle serves
 
     # -- control (safe from signal handlers and other threads) ---------------------
     def request_stop(self, *, force: bool = False) -> None:
@@ -229,6 +239,17 @@ class Daemon:
         """Read config.toml again at the next look (SIGHUP)."""
         self._reload = True
         self.wakeup.set()
+
+    def request_cycle(self, done: CycleDone) -> None:
+        """Start a cycle as soon as none runs (an API wakeup); `done(outcome, message)`
+        is called when it ends, or with `stopped` when the daemon stops first."""
+        with self._cycle_lock:
+            self._cycle_asked.append(done)
+        self.wakeup.set()
+
+    @property
+    def last_outcome(self) -> str | None:
+        return self._last_outcome
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         if signum == signal.SIGHUP:
@@ -255,6 +276,12 @@ class Daemon:
         except OSError as exc:
             lock.release()
             return Stopped("failed", f"{home / PID_FILE}: cannot write: {exc.strerror}")
+        if self.config.api.enabled:
+            failed = self._start_api()
+            if failed is not None:
+                remove_pid(home, self.pid)
+                lock.release()
+                return failed
         restore = self._install_signals()
         hard = False
         try:
@@ -274,6 +301,7 @@ class Daemon:
             hard = self._shutdown()
         finally:
             restore()
+            self._stop_api()
             remove_pid(home, self.pid)
             self._write_state(stopped=True)
             lock.release()
@@ -281,6 +309,27 @@ class Daemon:
                 self.wakeup.close()
         log.info("daemon stopped (pid %s)", self.pid)
         return Stopped("stopped", hard=hard)
+
+    def _start_api(self) -> Stopped | None:
+        """Serve the wake API (imported only now); a Stopped when it cannot listen."""
+        api = self.config.api
+        try:
+            from localhb.daemon.api_host import start_api
+
+            self.api = start_api(self, port=self.api_port)
+        except (OSError, LocalhbError) as exc:
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            return Stopped("failed", f"[api] listen = {api.listen!r}: cannot listen: {why}")
+        return None
+
+    def _stop_api(self) -> None:
+        if self.api is not None:
+            self.api.close()
+        with self._cycle_lock:
+            waiting, self._cycle_asked = self._cycle_asked + self._cycle_serving, []
+            self._cycle_serving = []
+        for done in waiting:
+            done("stopped", "the daemon stopped before the cycle ran")
 
     def _install_signals(self) -> Callable[[], None]:
         if not self.install_signals or threading.current_thread() is not threading.main_thread():
@@ -323,6 +372,10 @@ class Daemon:
         now = self.clock()
         if not self._reload:
             self._watch_clock(now)
+        asked = self._cycle_asked and self._worker is None and self._planned
+        if asked and (self._retry is None or self._retry.at > now):
+            self._retry = Wake(now, "wakeup (API)")
+            self._recompute(now, quiet=True)
         action = decide(self._loop_state(), now)
         kind = action.kind
         if kind is Act.RELOAD:
@@ -385,6 +438,8 @@ class Daemon:
         self._retry = None
         self._result = None
         self._cycle_now = now
+        with self._cycle_lock:
+            self._cycle_serving, self._cycle_asked = self._cycle_asked, []
         try:
             runner = self.factory(self.config)
         except Exception as exc:  # a factory that fails is a crashed cycle too
@@ -444,6 +499,10 @@ class Daemon:
             self._last_message = report.message or ", ".join(
                 f"{r.task_id}: {r.status}" for r in report.results
             )
+        with self._cycle_lock:
+            served, self._cycle_serving = self._cycle_serving, []
+        for done in served:
+            done(self._last_outcome or "crashed", self._last_message)
         self._recompute(now, quiet=True)
         assert self.next is not None
         log.info(

@@ -160,12 +160,38 @@ _M005 = (
     "CREATE INDEX deliveries_by_status ON deliveries (status, next_attempt_at)",
 )
 
+WAKEUP_KINDS = ("task", "prompt", "cycle")
+WAKEUP_STATES = ("queued", "running", "done", "failed", "abandoned")
+_M006 = (
+    # One row per accepted `POST /api/wakeup` (localhb.api): what it asked for,
+    # how far it got, the ledger runs it made and how the last one ended. The
+    # idempotency key answers a repeat within 24 h with the first row.
+    """CREATE TABLE wakeups (
+        id TEXT PRIMARY KEY CHECK (id != ''),
+        kind TEXT NOT NULL CHECK (kind IN ('task', 'prompt', 'cycle')),
+        task_id TEXT,
+        idempotency_key TEXT,
+        state TEXT NOT NULL
+            CHECK (state IN ('queued', 'running', 'done', 'failed', 'abandoned')),
+        created_at TEXT NOT NULL,
+        started_at TEXT,
+        finished_at TEXT,
+        runs TEXT NOT NULL DEFAULT '[]',
+        status TEXT,
+        summary TEXT,
+        error TEXT
+    ) WITHOUT ROWID""",
+    """CREATE INDEX wakeups_by_key ON wakeups (idempotency_key, created_at)
+        WHERE idempotency_key IS NOT NULL""",
+)
+
 MIGRATIONS: Sequence[tuple[str, tuple[str, ...]]] = (
     ("m001_runs_and_events", _M001),
     ("m002_task_snapshot", _M002),
     ("m003_cycles_and_skips", _M003),
     ("m004_run_trigger", _M004),
     ("m005_deliveries", _M005),
+    ("m006_wakeups", _M006),
 )
 """Ordered, named and never edited once released: add a new step instead.
 `PRAGMA user_version` is the number applied; `_migrations` holds their names."""

@@ -334,13 +334,14 @@ def test_a_slow_client_blocks_nobody_and_is_cut_off(api_daemon: Start) -> None:
         half.settimeout(20)
         assert slow.recv(100) == b""  # shut by the server, unanswered
         assert half.recv(100) == b""
+        server.request_deadline = 10.0  # new requests get the real deadline again
     finally:
         slow.close()
         half.close()
     assert d.call("GET", "/health", token=None).status == 200
 
 
-def test_too_many_connections_get_503_at_once(api_daemon: Start) -> None:
+def test_too_many_connections_get_429_at_once(api_daemon: Start) -> None:
     """Past max_connections a connection is answered 429 at once, without a thread."""
     import socket
 

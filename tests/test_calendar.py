@@ -308,3 +308,37 @@ def test_a_task_window_outside_the_global_active_hours_is_a_warning(
     out = capsys.readouterr().out
     assert "task 'early': its active hours 06:00-08:00 lie outside" in out
     assert "'late'" not in out
+
+
+def test_tasks_shows_the_new_forms_and_their_next_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`localhb tasks` describes rule-based, zoned and windowed schedules and gives each
+    its next run (with the date), never "invalid"."""
+    from localhb.cli import main
+
+    home = tmp_path / "hb"
+    home.mkdir()
+    (home / "config.toml").write_text('[heartbeat]\ntimezone = "UTC"\n', encoding="utf-8")
+    heartbeat = home / "HEARTBEAT.md"
+    heartbeat.write_text(
+        pending(
+            "### Board\n- Recurring: first Monday of the month at 10:00\n- Run: true\n"
+            "### Rent\n- Recurring: RRULE:FREQ=MONTHLY;BYMONTHDAY=-1;BYHOUR=9\n- Run: true\n"
+            "### Poll\n- Recurring: every 10 minutes, 9AM-11PM\n- Timezone: Asia/Tokyo\n"
+            "- Run: true\n"
+        ),
+        encoding="utf-8",
+    )
+    at = ["--at", "2026-12-03 15:00", "--json"]  # 00:00 in Tokyo
+    code = main(["--home", str(home), "tasks", "--file", str(heartbeat), *at])
+    assert code == 0
+    import json
+
+    rows = {row["id"]: row for row in json.loads(capsys.readouterr().out)}
+    assert rows["board"]["schedule"] == "monthly on the first Monday at 10:00"
+    assert rows["board"]["next_due"].startswith("2026-12-07T10:00")
+    assert rows["rent"]["next_due"].startswith("2026-12-31T09:00")
+    assert rows["poll"]["schedule"] == "every 10m, 09:00-23:00 Asia/Tokyo"
+    assert rows["poll"]["next_due"].startswith("2026-12-04T00:00")  # 09:00 in Tokyo
+    assert all(row["state"] != "invalid" for row in rows.values())

@@ -28,8 +28,8 @@ __all__ = ["rrule_after", "rrule_until"]
 
 _MARGIN = timedelta(hours=3)  # wider than any DST shift: wall times near the bounds
 _HORIZON = timedelta(days=366 * 400)  # a validated rule fires well within this
-# A stretch of each FREQ, in its own units (times INTERVAL): about a few dozen fires.
-_STRETCH = {"YEARLY": 8, "MONTHLY": 24, "WEEKLY": 16, "DAILY": 62, "HOURLY": 96, "MINUTELY": 360}
+# A first stretch of each FREQ, in its own units (times INTERVAL); doubled while empty.
+_STRETCH = {"YEARLY": 2, "MONTHLY": 3, "WEEKLY": 4, "DAILY": 8, "HOURLY": 24, "MINUTELY": 120}
 _FIXED = {
     "WEEKLY": timedelta(weeks=1),
     "DAILY": timedelta(days=1),

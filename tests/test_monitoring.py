@@ -95,6 +95,28 @@ def test_a_good_cycle_clears_the_first_line(
     assert "(cycle)  error: setup: no API key" in out
 
 
+def test_an_unreachable_endpoint_is_on_the_first_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A run that met a refused connection (a setup error) makes status's first line
+    say the endpoint cannot be used; the error is under recent errors too."""
+    import socket
+
+    with socket.socket() as s:  # a loopback port with nothing listening
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    home = make_home(tmp_path, MODEL_TASK, base_url=f"http://127.0.0.1:{port}/v1")
+    assert main(["--home", str(home), "daemon", "heartbeat"]) == 1
+    capsys.readouterr()
+    assert main(["--home", str(home), "daemon", "status"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith(
+        f"localhb daemon: not running - FAILING: the endpoint cannot be used: ask: cannot "
+        f"reach http://127.0.0.1:{port}/v1"
+    )
+    assert any("  ask  error: cannot reach" in line for line in lines)
+
+
 @pytest.mark.parametrize("foreground", [False, True])
 def test_start_refuses_without_a_key(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], foreground: bool

@@ -408,6 +408,8 @@ def _status_lines(st: DaemonStatus, tz: tzinfo) -> list[str]:
         lines = [head]
     if st.failing is not None:  # the problem first: a daemon that cannot do its work
         lines[0] += f" - FAILING: the last cycle failed: {_clip(st.failing, 160)}"
+    elif st.endpoint_down is not None:
+        lines[0] += f" - FAILING: the endpoint cannot be used: {_clip(st.endpoint_down, 160)}"
     lines.append(f"home:        {st.home}")
     for r in st.running_now:
         took = span(max(timedelta(0), st.now - r.started_at))

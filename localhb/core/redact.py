@@ -91,8 +91,13 @@ class Redactor:
             value = value.strip()
             if len(value) < MIN_SECRET_LENGTH:
                 continue
-            if name in wanted or is_secret_name(name) or _URL_USERINFO.search(value):
+            userinfo = _URL_USERINFO.search(value)
+            if name in wanted or is_secret_name(name) or userinfo:
                 found.setdefault(value, name)
+            if userinfo:  # the password alone too (`echo ${DATABASE_URL#*:}`)
+                password = userinfo.group(2).partition(":")[2]
+                if len(password) >= MIN_SECRET_LENGTH:
+                    found.setdefault(password, name)
         for value, name in (extra_values or {}).items():
             if len(value.strip()) >= MIN_SECRET_LENGTH:
                 found.setdefault(value.strip(), name)

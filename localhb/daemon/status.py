@@ -55,6 +55,19 @@ class DaemonStatus:
         return None
 
     @property
+    def endpoint_down(self) -> str | None:
+        """The setup error (unreachable, 401, unknown model) a run of the last
+        cycle ended on: the endpoint could not be used, so no model work is done."""
+        cycle = self.last_cycle
+        if cycle is None:
+            return None
+        for r in self.errors:  # newest first
+            end = r.completed_at or r.started_at
+            if r.error == "setup" and end >= cycle.started_at:
+                return f"{r.task_id}: {r.summary or 'setup error'}"
+        return None
+
+    @property
     def uptime(self) -> timedelta | None:
         if self.running is None or self.running.state is None:
             return None
@@ -100,6 +113,7 @@ class DaemonStatus:
             ],
             "problems": list(self.problems),
             "last_cycle_failed": self.failing,
+            "endpoint_down": self.endpoint_down,
             "cycle_errors": [
                 {"at": local(c.started_at), "detail": c.detail} for c in self.cycle_errors
             ],

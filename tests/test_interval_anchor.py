@@ -114,3 +114,14 @@ def test_a_rare_interval_outside_its_window_ends_at_the_calendar() -> None:
     (t,) = doc.pending()
     ev = evaluate(t, datetime(2026, 3, 10, 19, 0, tzinfo=UTC), UTC)
     assert not ev.due
+
+
+def test_a_held_interval_keeps_its_anchor() -> None:
+    """`every 7h` held by its own window waits for the next slot counted from the last run,
+    not one counted from 1970."""
+    doc = parse("## Pending\n\n### T\n- Recurring: every 7h\n- Active hours: 09:00-17:00\n")
+    (t,) = doc.pending()
+    ran = datetime(2026, 3, 10, 9, 5, tzinfo=UTC)  # ran at 09:05; next 16:05 inside, then 23:05
+    ev = evaluate(t, datetime(2026, 3, 11, 0, 0, tzinfo=UTC), UTC, last_slot=ran)
+    assert ev.next_due is not None
+    assert (ev.next_due - ran) % timedelta(hours=7) == timedelta(0)

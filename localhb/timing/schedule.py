@@ -335,10 +335,22 @@ def evaluate(
         ev = Evaluation(True, State.CHECKING, (slot,), slot, f"checking: {task.condition or ''}")
     else:
         ev = _recurring(task, now, tz, window, last_slot, first_seen, policy)
-    return _held_by_window(task, ev, now, tz)
+    anchor = None
+    if task.recurrence is not None:
+        anchor = interval_anchor(
+            task.recurrence,
+            now,
+            tz,
+            last_run=task.last_run,
+            last_slot=last_slot,
+            first_seen=first_seen,
+        )
+    return _held_by_window(task, ev, now, tz, anchor)
 
 
-def _held_by_window(task: Task, ev: Evaluation, now: datetime, tz: tzinfo) -> Evaluation:
+def _held_by_window(
+    task: Task, ev: Evaluation, now: datetime, tz: tzinfo, anchor: datetime | None = None
+) -> Evaluation:
     """A due task outside its own `Active hours` waits for the window (or its next slot)."""
     if task.window is None or not ev.due:
         return ev
@@ -348,7 +360,7 @@ def _held_by_window(task: Task, ev: Evaluation, now: datetime, tz: tzinfo) -> Ev
         return ev
     rec = task.recurrence
     if task.kind is TaskKind.RECURRING and rec is not None and not rec.every_cycle:
-        upcoming = next(slots_after(rec, now, tz), None)
+        upcoming = next(slots_after(rec, now, tz, anchor), None)  # N after the last run
     else:
         upcoming = next_active(now, hours, zone).astimezone(UTC)
     shown = describe_extras(task.window, None).removeprefix(", ")

@@ -342,3 +342,39 @@ def test_tasks_shows_the_new_forms_and_their_next_runs(
     assert rows["poll"]["schedule"] == "every 10m, 09:00-23:00 Asia/Tokyo"
     assert rows["poll"]["next_due"].startswith("2026-12-04T00:00")  # 09:00 in Tokyo
     assert all(row["state"] != "invalid" for row in rows.values())
+
+
+@pytest.mark.parametrize("tz", ZONES, ids=ZONE_IDS)
+@pytest.mark.parametrize("text", [text for text, _ in GRAMMAR])
+def test_every_form_walks_the_same_slots_both_ways_in_every_zone(text: str, tz: tzinfo) -> None:
+    """For each grammar line in each zone, from just before the March and October DST
+    changes: slots strictly increase, the backward walk finds the same ones, each falls on
+    one of the schedule's clock times (or at a DST transition, when that time is skipped),
+    and inside its window."""
+    from localhb.format.zone_window import fixed_times, inside
+
+    rec = parse_recurrence(text)
+    zone = ZoneInfo(rec.zone) if rec.zone else tz
+    times = fixed_times(rec)
+    for start in (datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 9, 25, tzinfo=UTC)):
+        ahead = list(islice(slots_after(rec, start, tz), 6))
+        assert len(ahead) == 6 and all(a < b for a, b in pairwise(ahead))
+        assert list(islice(slots_until(rec, ahead[-1], tz), 6)) == ahead[::-1]
+        for slot in ahead:
+            local = slot.astimezone(zone)
+            minute = local.hour * 60 + local.minute
+            if times is not None:
+                before = (slot - timedelta(minutes=1)).astimezone(zone).utcoffset()
+                at_transition = before != local.utcoffset()
+                assert minute in times or at_transition, (text, local)
+            if rec.window is not None:
+                assert inside(minute, rec.window), (text, local)
+
+
+def test_active_hours_hold_a_condition_check_outside_them() -> None:
+    """A conditional task with `- Active hours:` is checked only inside them."""
+    doc = parse(pending("### Merge\n- Condition: CI is green\n- Active hours: 9am-5pm\n"))
+    (task,) = doc.pending()
+    night = evaluate(task, wall(NYC, 2026, 11, 1, 1, 30), NYC)
+    assert not night.due and night.next_due == wall(NYC, 2026, 11, 1, 9, 0)
+    assert evaluate(task, wall(NYC, 2026, 11, 1, 9, 0), NYC).due

@@ -186,7 +186,7 @@ class APIServer:
     def start(self) -> None:
         self._thread = threading.Thread(
             target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.25},
+            kwargs={"poll_interval": 1.0},
             name="localhb-api",
             daemon=True,
         )

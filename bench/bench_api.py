@@ -51,6 +51,11 @@ def with_api(home: Path, port: int) -> None:
         fh.write("max_requests_per_minute = 1000\n")
 
 
+def cycled(home: Path) -> bool:
+    state = read_state(home)
+    return state is not None and state.cycles > 0
+
+
 def call(port: int, method: str, path: str, token: str, body: Any = None) -> Any:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     try:
@@ -68,7 +73,7 @@ def bench_latency(root: Path, llm: Any, rounds: int) -> None:
     with_api(home, port)
     pause = threading.Event()
     with daemon(home):
-        wait_for("the first cycle", lambda: (s := read_state(home)) is not None and s.cycles > 0)
+        wait_for("the first cycle", lambda: cycled(home))
         token = read_token(home)
         assert token is not None
         took: list[float] = []
@@ -80,14 +85,17 @@ def bench_latency(root: Path, llm: Any, rounds: int) -> None:
             while len(llm.requests) == seen:
                 pause.wait(0.0005)
             took.append((time.perf_counter() - start) * 1000)
-            wait_for(
-                "the wakeup to end",
-                lambda: call(port, "GET", answer["url"], token)["state"] in ("done", "failed"),
-            )
+            url = str(answer["url"])
+
+            def ended(url: str = url, token: str = token) -> bool:
+                return call(port, "GET", url, token)["state"] in ("done", "failed")
+
+            wait_for("the wakeup to end", ended)
     took.sort()
     print(
-        f"latency: POST /api/wakeup -> first model request, median {statistics.median(took):.1f} ms "
-        f"of {rounds} (min {took[0]:.1f}, max {took[-1]:.1f}; target < 100 ms)"
+        "latency: POST /api/wakeup -> first model request, "
+        f"median {statistics.median(took):.1f} ms of {rounds} "
+        f"(min {took[0]:.1f}, max {took[-1]:.1f}; target < 100 ms)"
     )
 
 
@@ -98,7 +106,7 @@ def bench_idle(root: Path, base_url: str, window: float) -> None:
         if name == "on":
             with_api(home, free_port())
         with daemon(home) as pid:
-            wait_for("the first cycle", lambda: (s := read_state(home)) is not None and s.cycles > 0)
+            wait_for("the first cycle", lambda home=home: cycled(home))
             before = cpu_seconds(pid)
             threading.Event().wait(window)
             figures[name] = (rss_mib(pid), cpu_seconds(pid) - before)

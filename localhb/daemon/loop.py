@@ -26,52 +26,63 @@ left behind, and the kernel frees the locks.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-import selectors
 import signal
-import sys
 import threading
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from localhb.core.clock import utc_now
 from localhb.core.errors import LocalhbError
-from localhb.cycle.workspace import Workspace
+from localhb.daemon import chores
+from localhb.daemon.parts import (
+    CycleDone,
+    CycleResult,
+    CycleRunner,
+    RunnerFactory,
+    Stopped,
+    default_factory,
+    default_reload,
+)
+from localhb.daemon.pipe import Wakeup, signature, span
 from localhb.daemon.state import (
     LOCK_FILE,
     PID_FILE,
     DaemonLock,
-    DaemonState,
     find_daemon,
-    process_start,
     read_pid,
     remove_pid,
     write_pid,
-    write_state,
 )
-from localhb.state.store import PidAlive, existing_store, open_store, process_alive
+from localhb.state.store import PidAlive, process_alive
 from localhb.timing.decide import (
-    BUSY_WAIT,
     Act,
     LoopState,
-    after_cycle,
-    clock_jump,
     decide,
     earlier,
 )
-from localhb.timing.wake import Upcoming, Wake, crash_backoff, next_wake
+from localhb.timing.wake import Wake, crash_backoff, next_wake
 
 if TYPE_CHECKING:
     from localhb.config import Config
-    from localhb.cycle.runner import CycleReport
+
+__all__ = [
+    "CHUNK",
+    "CLEANUP_EVERY",
+    "LOCK_WAIT",
+    "CycleDone",
+    "CycleRunner",
+    "Daemon",
+    "RunnerFactory",
+    "Stopped",
+    "Wakeup",
+    "span",
+]
 
 log = logging.getLogger("localhb.daemon.loop")
 
@@ -81,83 +92,6 @@ CLEANUP_EVERY = timedelta(minutes=5)
 """Zombie cleanup while idle (each cycle does it too)."""
 LOCK_WAIT = 2.0
 """How long a starting daemon tries for daemon.lock (a `status` probe may hold it briefly)."""
-
-
-class CycleRunner(Protocol):
-    """What the daemon needs of a runner: `localhb.cycle.runner.Runner` is one."""
-
-    stopping: threading.Event
-
-    def cycle(self, *, now: datetime | None = None, dry_run: bool = False) -> CycleReport: ...
-
-
-RunnerFactory = Callable[["Config"], CycleRunner]
-CycleDone = Callable[[str, str], None]
-"""Told how a cycle an API wakeup asked for ended: (outcome, message)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Stopped:
-    """How `Daemon.run` ended. `outcome`: stopped | already-running | failed (could not
-    take the lock or write the pid file; `message` says why).
-
-    `hard`: task threads are still running; end the process now (`os._exit`).
-    """
-
-    outcome: str
-    message: str = ""
-    hard: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class _Result:
-    kind: str  # report | file-error | crash
-    report: CycleReport | None = None
-    error: str = ""
-
-
-class Wakeup:
-    """An Event-like alarm that a signal handler may set: a non-blocking self-pipe.
-
-    (`threading.Event.set` takes a lock and can deadlock inside a handler that
-    interrupted the same thread in `Event.wait`; a pipe write cannot.)
-    """
-
-    def __init__(self) -> None:
-        self._read, self._write = os.pipe()
-        os.set_blocking(self._read, False)
-        os.set_blocking(self._write, False)
-        self._selector = selectors.DefaultSelector()
-        self._selector.register(self._read, selectors.EVENT_READ)
-        self._closed = False
-
-    @property
-    def fileno(self) -> int:
-        """The write end, for `signal.set_wakeup_fd`."""
-        return self._write
-
-    def set(self) -> None:
-        if self._closed:
-            return
-        with contextlib.suppress(OSError):  # full (already set) or closed
-            os.write(self._write, b"!")
-
-    def wait(self, timeout: float) -> bool:
-        """Wait up to `timeout` seconds for `set()` or a signal; True when woken."""
-        woken = bool(self._selector.select(max(0.0, timeout)))
-        if woken:
-            try:
-                while os.read(self._read, 4096):
-                    pass
-            except BlockingIOError:
-                pass
-        return woken
-
-    def close(self) -> None:
-        self._closed = True
-        self._selector.close()
-        os.close(self._read)
-        os.close(self._write)
 
 
 class Daemon:
@@ -191,8 +125,8 @@ class Daemon:
         self.wakeup = Wakeup()
         self.sleep = sleep if sleep is not None else self.wakeup.wait
         self.monotonic = monotonic
-        self.factory = runner_factory or _default_factory(clock)
-        self.reload = reload or _default_reload(config)
+        self.factory = runner_factory or default_factory(clock)
+        self.reload = reload or default_reload(config)
         self.pid = os.getpid() if pid is None else pid
         self.chunk = chunk
         self.cleanup_every = cleanup_every
@@ -222,7 +156,7 @@ class Daemon:
         self._worker: threading.Thread | None = None
         self._runner: CycleRunner | None = None
         self._cycle_now: datetime | None = None
-        self._result: _Result | None = None
+        self._result: CycleResult | None = None
         self._cycle_lock = threading.Lock()
         self._cycle_asked: list[CycleDone] = []  # API wakeups waiting for the next cycle
         self._cycle_serving: list[CycleDone] = []  # ... and those the running cycle serves
@@ -277,7 +211,7 @@ class Daemon:
             lock.release()
             return Stopped("failed", f"{home / PID_FILE}: cannot write: {exc.strerror}")
         if self.config.api.enabled:
-            failed = self._start_api()
+            failed = chores.start_api(self)
             if failed is not None:
                 remove_pid(home, self.pid)
                 lock.release()
@@ -288,7 +222,7 @@ class Daemon:
             if stale is not None and stale != self.pid:
                 log.info("replaced the stale pid file of process %s (not running)", stale)
             self._started = self.clock()
-            self._write_state()
+            chores.write_daemon_state(self)
             hb = self.config.heartbeat
             log.info(
                 "daemon started: pid %s, home %s, interval %s, file %s",
@@ -298,38 +232,17 @@ class Daemon:
                 hb.file,
             )
             self._loop()
-            hard = self._shutdown()
+            hard = chores.shutdown(self)
         finally:
             restore()
-            self._stop_api()
+            chores.stop_api(self)
             remove_pid(home, self.pid)
-            self._write_state(stopped=True)
+            chores.write_daemon_state(self, stopped=True)
             lock.release()
             if not hard:
                 self.wakeup.close()
         log.info("daemon stopped (pid %s)", self.pid)
         return Stopped("stopped", hard=hard)
-
-    def _start_api(self) -> Stopped | None:
-        """Serve the wake API (imported only now); a Stopped when it cannot listen."""
-        api = self.config.api
-        try:
-            from localhb.daemon.api_host import start_api
-
-            self.api = start_api(self, port=self.api_port)
-        except (OSError, LocalhbError) as exc:
-            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            return Stopped("failed", f"[api] listen = {api.listen!r}: cannot listen: {why}")
-        return None
-
-    def _stop_api(self) -> None:
-        if self.api is not None:
-            self.api.close()
-        with self._cycle_lock:
-            waiting, self._cycle_asked = self._cycle_asked + self._cycle_serving, []
-            self._cycle_serving = []
-        for done in waiting:
-            done("stopped", "the daemon stopped before the cycle ran")
 
     def _install_signals(self) -> Callable[[], None]:
         if not self.install_signals or threading.current_thread() is not threading.main_thread():
@@ -371,7 +284,7 @@ class Daemon:
         """One look at the world: `decide` what to do, and do it."""
         now = self.clock()
         if not self._reload:
-            self._watch_clock(now)
+            chores.watch_clock(self, now)
         asked = self._cycle_asked and self._worker is None and self._planned
         if asked and (self._retry is None or self._retry.at > now):
             self._retry = Wake(now, "wakeup (API)")
@@ -380,12 +293,12 @@ class Daemon:
         kind = action.kind
         if kind is Act.RELOAD:
             self._reload = False
-            self._do_reload()
+            chores.do_reload(self)
         elif kind is Act.BUSY:  # the worker sets its result, then the wakeup, as it ends
             self._waited = action.seconds
             self.wakeup.wait(action.seconds)
         elif kind is Act.COLLECT:
-            self._collect(self.clock())
+            chores.collect(self, self.clock())
         elif kind is Act.PLAN:
             self._planned = True
             self._recompute(now)
@@ -393,7 +306,7 @@ class Daemon:
             self._start_cycle(now)
         else:
             if action.cleanup:
-                self._cleanup(now)
+                chores.cleanup(self, now)
             if kind is Act.CHANGED:
                 # A cycle on an unchanged schedule costs nothing (no tokens), and an
                 # edited file may hold a task that is due now: look at once.
@@ -418,20 +331,6 @@ class Daemon:
             file_changed=idle and self._file_changed(),
         )
 
-    def _watch_clock(self, now: datetime) -> None:
-        """Notice the wall clock moving other than by the time waited (at most `_waited`)."""
-        jump = clock_jump(self._last_seen, self._waited, now)
-        self._last_seen, self._waited = now, 0.0
-        if jump is None:
-            return
-        if jump.back:
-            log.warning("the clock went back by %s; recomputing the next wake", span(jump.by))
-            self._retry = None
-            if self._worker is None:
-                self._recompute(now)
-        else:
-            log.info("the clock jumped forward by %s (suspend or clock change)", span(jump.by))
-
     def _start_cycle(self, now: datetime) -> None:
         assert self.next is not None
         log.debug("cycle at %s (%s)", now.isoformat(), self.next.reason)
@@ -443,8 +342,8 @@ class Daemon:
         try:
             runner = self.factory(self.config)
         except Exception as exc:  # a factory that fails is a crashed cycle too
-            self._result = self._crashed(now, exc)
-            self._collect(now)
+            self._result = chores.crashed(self, now, exc)
+            chores.collect(self, now)
             return
         self._runner = runner
         self._worker = threading.Thread(
@@ -455,63 +354,14 @@ class Daemon:
     def _job(self, runner: CycleRunner, now: datetime) -> None:
         """The worker thread: one cycle, never raising."""
         try:
-            self._result = _Result("report", runner.cycle(now=now))
+            self._result = CycleResult("report", runner.cycle(now=now))
         except LocalhbError as exc:  # a bad file, config or key: one line, no traceback
             log.error("cycle: %s", exc)
-            self._result = _Result("file-error", error=str(exc))
+            self._result = CycleResult("file-error", error=str(exc))
         except Exception as exc:  # panic recovery: log, record, go on
-            self._result = self._crashed(now, exc)
+            self._result = chores.crashed(self, now, exc)
         finally:
             self.wakeup.set()
-
-    def _crashed(self, now: datetime, exc: BaseException) -> _Result:
-        summary = f"crashed: {type(exc).__name__}: {exc}"
-        log.error("cycle %s\n%s", summary, "".join(traceback.format_exception(exc)).rstrip())
-        try:
-            with open_store(self.config) as store:
-                store.record_cycle(now, max(now, self.clock()), "error", summary[:2000])
-        except Exception as err:  # the ledger may be what failed
-            log.error("could not record the crashed cycle in the ledger: %s", err)
-        return _Result("crash", error=summary)
-
-    def _collect(self, now: datetime) -> None:
-        """A cycle has ended: note its outcome and plan the next wake."""
-        result = self._result or _Result("crash", error="the cycle ended without a result")
-        self._worker = self._runner = None
-        self._last_cycle = self._cycle_now
-        self.cycles += 1
-        interval = self.config.heartbeat.interval
-        self._file_error = result.kind == "file-error"
-        report = result.report
-        after = after_cycle(
-            result.kind, report.outcome if report else None, self.crashes, interval, now
-        )
-        self.crashes = after.crashes
-        if after.retry is not None:
-            self._retry = after.retry
-        if result.kind == "crash":
-            self._last_outcome, self._last_message = "crashed", result.error
-        elif result.kind == "file-error":
-            self._last_outcome, self._last_message = "error", result.error
-        else:
-            assert report is not None
-            self._last_outcome = report.outcome
-            self._last_message = report.message or ", ".join(
-                f"{r.task_id}: {r.status}" for r in report.results
-            )
-        with self._cycle_lock:
-            served, self._cycle_serving = self._cycle_serving, []
-        for done in served:
-            done(self._last_outcome or "crashed", self._last_message)
-        self._recompute(now, quiet=True)
-        assert self.next is not None
-        log.info(
-            "cycle: %s%s; next wake %s (%s)",
-            self._last_outcome,
-            f" ({self._last_message})" if result.kind == "report" and self._last_message else "",
-            self._local(self.next.at),
-            self.next.reason,
-        )
 
     def _recompute(self, now: datetime, *, quiet: bool = False) -> None:
         hb = self.config.heartbeat
@@ -519,7 +369,7 @@ class Daemon:
             now,
             interval=hb.interval,
             last_cycle=self._last_cycle,
-            tasks=self._upcoming(now),
+            tasks=chores.upcoming(self, now),
             active_hours=hb.active_hours,
             tz=self.config.tz(),
         )
@@ -528,150 +378,13 @@ class Daemon:
         self.next = wake
         if changed and not quiet:
             log.info("next wake %s (%s)", self._local(wake.at), wake.reason)
-        self._write_state()
+        chores.write_daemon_state(self)
 
     def _local(self, at: datetime) -> str:
         return at.astimezone(self.config.tz()).strftime("%Y-%m-%d %H:%M:%S %Z")
 
-    def _upcoming(self, now: datetime) -> list[Upcoming]:
-        """The pending tasks' next due times, from the file and the ledger; [] on a problem."""
-        cfg = self.config
-        self._file_sig = _signature(cfg.heartbeat.file)
-        try:
-            with existing_store(cfg) as store:
-                items = Workspace.load(cfg, store).upcoming(now)
-        except LocalhbError as exc:
-            if str(exc) != self._read_error:
-                log.warning("cannot read the due times (waking on the interval): %s", exc)
-            self._read_error = str(exc)
-            return []
-        self._read_error = ""
-        return items
-
     def _file_changed(self) -> bool:
-        return _signature(self.config.heartbeat.file) != self._file_sig
-
-    def _cleanup(self, now: datetime) -> None:
-        """Zombie cleanup while idle (`decide` says when)."""
-        self._last_cleanup = now
-        try:
-            with existing_store(self.config) as store:
-                for run in store.abandon_stale(now, self.pid_alive) if store else ():
-                    log.warning(
-                        "abandoned stale run %s of %s (slot %s)", run.id, run.task_id, run.slot
-                    )
-        except LocalhbError as exc:
-            log.error("zombie cleanup: %s", exc)
-
-    def _do_reload(self) -> None:
-        try:
-            config = self.reload()
-        except LocalhbError as exc:
-            log.error("config reload failed; keeping the old config: %s", exc)
-            return
-        except Exception as exc:
-            log.error(
-                "config reload failed; keeping the old config: %s: %s", type(exc).__name__, exc
-            )
-            return
-        self.config = config
-        log.info("config reloaded from %s", config.path or "built-in defaults")
-        if not config.heartbeat.enabled:
-            log.warning("[heartbeat] enabled = false in the reloaded config: stopping")
-            self.request_stop()
-            return
-        if self._worker is None:
-            self._recompute(self.clock())
+        return signature(self.config.heartbeat.file) != self._file_sig
 
     # -- stopping ----------------------------------------------------------------------
-    def _shutdown(self) -> bool:
-        """Let a running cycle finish within the grace; True when it had to be left behind."""
-        worker, runner = self._worker, self._runner
-        if worker is None or runner is None or self._result is not None:
-            return False
-        grace = self.config.heartbeat.shutdown_grace
-        log.info("stopping: no new tasks; waiting up to %s for the running ones", span(grace))
-        runner.stopping.set()
-        deadline = self.monotonic() + grace.total_seconds()
-        while self._result is None and not self._force:
-            left = deadline - self.monotonic()
-            if left <= 0:
-                break
-            self.wakeup.wait(min(BUSY_WAIT, left))
-        if self._result is not None:
-            self._collect(self.clock())
-            return False
-        reason = f"the daemon stopped before it finished (shutdown_grace {span(grace)})"
-        shell = sys.modules.get("localhb.agent.tools.shell")
-        if shell is not None:  # commands of unfinished tasks must not outlive the daemon
-            killed = shell.kill_running()
-            if killed:
-                log.warning("killed %d command(s) of unfinished tasks", killed)
-        try:
-            with open_store(self.config) as store:
-                for run in store.abandon_own(self.pid, self.clock(), reason):
-                    log.warning("abandoned run %s of %s: %s", run.id, run.task_id, reason)
-        except LocalhbError as exc:
-            log.error("could not record the abandoned runs: %s", exc)
-        return True
-
     # -- daemon.json ---------------------------------------------------------------------
-    def _write_state(self, *, stopped: bool = False) -> None:
-        nxt = self.next
-        state = DaemonState(
-            pid=self.pid,
-            started_at=self._started,
-            process_start=process_start(self.pid) if self.pid == os.getpid() else None,
-            next_wake=nxt.at if nxt else None,
-            next_wake_reason=nxt.reason if nxt else "",
-            last_cycle_at=self._last_cycle,
-            last_outcome=self._last_outcome,
-            last_message=self._last_message[:500],
-            cycles=self.cycles,
-            crashes_in_a_row=self.crashes,
-            config=str(self.config.path) if self.config.path else None,
-        )
-        if stopped:
-            state = state.stopped(self.clock())
-        try:
-            write_state(self.config.home, state)
-        except OSError as exc:
-            log.error("cannot write %s: %s", self.config.home / "daemon.json", exc.strerror)
-
-
-def _default_factory(clock: Callable[[], datetime]) -> RunnerFactory:
-    def make(config: Config) -> CycleRunner:
-        from localhb.cycle.runner import Runner
-
-        return Runner(config, clock=clock)
-
-    return make
-
-
-def _default_reload(config: Config) -> Callable[[], Config]:
-    def load() -> Config:
-        from localhb.config import load_config
-
-        return load_config(config.path, home=config.home)
-
-    return load
-
-
-def _signature(path: Path) -> tuple[int, int, int] | None:
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return (st.st_mtime_ns, st.st_size, st.st_ino)
-
-
-def span(delta: timedelta) -> str:
-    """A short human duration: 45s, 12m, 2h30m, 3d4h."""
-    s = int(abs(delta.total_seconds()))
-    if s < 60:
-        return f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m" + (f"{s % 60}s" if s % 60 else "")
-    if s < 86400:
-        return f"{s // 3600}h" + (f"{s % 3600 // 60}m" if s % 3600 // 60 else "")
-    return f"{s // 86400}d" + (f"{s % 86400 // 3600}h" if s % 86400 // 3600 else "")

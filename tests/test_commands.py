@@ -179,6 +179,22 @@ def test_file_changed_check_on_a_recurring_task(
     assert server.requests == []
 
 
+def test_file_changed_check_on_a_fifo_does_not_hang(
+    tmp_path: Path, server: ScriptedLLM, run: Run
+) -> None:
+    """`file <path> changed` on a FIFO looks at it without reading it (issue 11 D10)."""
+    import os
+
+    text = (
+        "## Pending\n### Watch\n- Recurring: every 10m\n"
+        "- Check: file pipe changed\n- Run: echo ran >> log.txt\n"
+    )
+    home = make_home(tmp_path, server, text)
+    os.mkfifo(home / "workspace" / "pipe")
+    assert "check not met: first look" in run(home, "--now", "2024-01-15 10:00")[1]
+    assert "check not met: unchanged" in run(home, "--now", "2024-01-15 10:10")[1]
+
+
 @pytest.fixture
 def site() -> Iterator[str]:
     """A real HTTP server on 127.0.0.1: /up answers 200 "all systems go", /down 503."""

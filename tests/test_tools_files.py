@@ -258,3 +258,10 @@ def test_read_file_pages_count_lines(ctx: ToolContext) -> None:
     )
     assert "has 2 lines" in call(ctx, "read_file", path="partial.txt", offset=3).content
     assert call(ctx, "read_file", path="partial.txt", offset=2).content == "b"
+
+
+def test_edit_file_refuses_a_fifo_without_waiting(ctx: ToolContext) -> None:
+    """edit_file on a FIFO is refused at once, not read forever (issue 11 D12)."""
+    os.mkfifo(ctx.paths.workspace / "pipe")
+    outcome = call(ctx, "edit_file", path="pipe", old_text="a", new_text="b")
+    assert outcome.status is CallStatus.ERROR and "is a FIFO (named pipe)" in outcome.content

@@ -351,8 +351,13 @@ def _fingerprint(path: Path) -> str:
     if path.is_dir():
         names = sorted(os.listdir(path))
         return "dir:" + hashlib.sha256("\0".join(names).encode()).hexdigest()[:16]
+    from localhb.core.bounded import NotReadable, open_regular
+
     digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 16), b""):
-            digest.update(block)
-    return f"file:{path.stat().st_size}:{digest.hexdigest()[:16]}"
+    try:
+        with open_regular(path) as (fd, info):  # a FIFO is not waited on
+            while block := os.read(fd, 1 << 16):
+                digest.update(block)
+    except NotReadable:
+        return f"special:{path.stat().st_mode:o}"
+    return f"file:{info.st_size}:{digest.hexdigest()[:16]}"

@@ -7,10 +7,12 @@ from collections.abc import Mapping
 from typing import Any, BinaryIO
 
 from localhb.agent.tools.base import Tool, ToolContext, head_size, join_cut, obj, tail_size
-from localhb.core.bounded import NotReadable, open_regular
+from localhb.core.bounded import NotReadable, open_regular, read_regular
 from localhb.core.errors import ToolError
 
 MAX_LIST_ENTRIES = 500
+MAX_EDIT_BYTES = 8 * 1024 * 1024
+"""edit_file edits files of at most 8 MiB (it holds the text twice)."""
 _PATH = {"type": "string"}  # relative to the workspace, or absolute: the system prompt says so
 
 
@@ -115,11 +117,13 @@ def edit_file(ctx: ToolContext, args: Mapping[str, Any]) -> str:
     if not old:
         raise ToolError("old_text is empty; give the exact text to replace", tool="edit_file")
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_regular(path, MAX_EDIT_BYTES).decode("utf-8")
     except FileNotFoundError:
         raise ToolError(
             f"no such file: {ctx.paths.show(path)} (use write_file to create it)", tool="edit_file"
         ) from None
+    except NotReadable as exc:  # a FIFO or a device: refused, never waited on
+        raise ToolError(f"{ctx.paths.show(path)} {exc}", tool="edit_file") from None
     except UnicodeDecodeError:
         raise ToolError(f"{ctx.paths.show(path)} is not UTF-8 text", tool="edit_file") from None
     count = text.count(old)

@@ -43,3 +43,39 @@ def test_doc_links_resolve() -> None:
     for page in [ROOT / "README.md", *(ROOT / "docs").glob("*.md")]:
         for target in re.findall(r"\]\(([^)#:]+\.(?:md|example))\)", page.read_text("utf-8")):
             assert (page.parent / target).exists(), f"{page.name} links to missing {target}"
+
+
+def _subcommands() -> dict[str, set[str]]:
+    """Each command of the CLI with its subcommands (from the real argparse parser)."""
+    import argparse
+
+    from localhb.cli import build_parser
+
+    def subs(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                return dict(action.choices)
+        return {}
+
+    return {name: set(subs(p)) for name, p in subs(build_parser()).items()}
+
+
+COMMAND = re.compile(
+    r"(?:^|[ \t;&|(])localhb((?:[ \t]+--?[\w-]+(?:[ \t]+\S+)?)*)"
+    r"[ \t]+([a-z]+)(?:[ \t]+([a-z]+))?"
+)
+
+
+def test_commands_in_the_docs_exist() -> None:
+    """Every `localhb CMD [SUB]` in a sh block of README and docs/ is a real command."""
+    known = _subcommands()
+    for page in [ROOT / "README.md", *(ROOT / "docs").glob("*.md")]:
+        text = page.read_text("utf-8")
+        for block in re.findall(r"```sh\n(.*?)```", text, re.S):
+            for m in COMMAND.finditer(block):
+                opts, cmd, sub = m.group(1), m.group(2), m.group(3)
+                if "--home" not in opts and "--config" not in opts and opts.strip():
+                    continue
+                assert cmd in known, f"{page.name}: `localhb {cmd}` is not a command"
+                if known[cmd] and sub is not None and not sub.startswith("-"):
+                    assert sub in known[cmd], f"{page.name}: `localhb {cmd} {sub}` is unknown"

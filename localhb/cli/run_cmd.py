@@ -50,6 +50,7 @@ def handle(args: argparse.Namespace) -> int:
     from localhb.config import load_config
     from localhb.core.clock import utc_now
     from localhb.core.errors import MissingAPIKey
+    from localhb.core.results import Status
     from localhb.cycle.execute import LLMAgent, Options, execute
     from localhb.cycle.observers import close_observers, default_observers
     from localhb.cycle.workspace import Workspace
@@ -121,7 +122,7 @@ def handle(args: argparse.Namespace) -> int:
         outcome = {"status": done.outcome.status, "summary": done.outcome.summary}
         _print_json(shown.to_dict() if shown is not None else outcome)
     _suggest_doctor(done.result or done.check)
-    return EXIT_FAILED if done.outcome.status == "error" else EXIT_OK
+    return EXIT_FAILED if done.outcome.status == Status.ERROR else EXIT_OK
 
 
 def _suggest_doctor(shown: TaskResult | ConditionResult | None) -> None:

@@ -21,6 +21,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from localhb.core.results import Status
 from localhb.cycle.events import TaskLine
 
 if TYPE_CHECKING:
@@ -65,7 +66,7 @@ class Breaker:
         store.record_skip(SKIP_REASON, self.clock())
         summary = f"endpoint down: {self.reason}"
         with self._lock:
-            self.lines.append(TaskLine(task.id, "skipped", summary, SKIP_REASON))
+            self.lines.append(TaskLine(task.id, Status.SKIPPED, summary, SKIP_REASON))
         log.info("%s: skipped: %s", task.id, summary)
 
     def warning(self) -> str | None:

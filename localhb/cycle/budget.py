@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+from localhb.core.results import Status
 from localhb.cycle.events import BudgetEvent, Observer, TaskLine, emit
 
 if TYPE_CHECKING:
@@ -77,7 +78,7 @@ class Budget:
     def skip(self, store: Store, task: Task, reason: str) -> None:
         store.record_skip("budget", self.clock())
         with self._lock:
-            self.lines.append(TaskLine(task.id, "skipped", f"budget: {reason}", "budget"))
+            self.lines.append(TaskLine(task.id, Status.SKIPPED, f"budget: {reason}", "budget"))
         log.info("%s: skipped: budget: %s", task.id, reason)
         self.event(task, "skipped", reason)
 

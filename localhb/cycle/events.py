@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Protocol
 
+from localhb.core.results import Status
 from localhb.state.records import RunEnd, Trigger
 from localhb.timing.plan import Outcome, WorkKind
 
@@ -47,9 +48,12 @@ class TaskLine:
     """One finished piece of work, as the cycle reports it."""
 
     task_id: str
-    status: str
+    status: Status
     summary: str
     kind: str = "task"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "status", Status(self.status))
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +70,7 @@ class CycleReport:
 
     @property
     def failed(self) -> bool:
-        return any(r.status == "error" for r in self.results)
+        return any(r.status == Status.ERROR for r in self.results)
 
 
 @dataclass(frozen=True, slots=True)

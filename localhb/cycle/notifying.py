@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
+from localhb.core.results import Status
 from localhb.cycle.events import BudgetEvent, CycleFinished, Event, RunFinished, RunStarted
 from localhb.format.model import Task, TaskKind
 from localhb.format.notify import DEFAULT, Mode, NotifySetting, SettingError, parse_setting
@@ -94,7 +95,7 @@ class NotifyObserver:
         from localhb.notify.pings import event_for
 
         status = event.outcome.status
-        if event.final or status == "error":
+        if event.final or status == Status.ERROR:
             self._ping(
                 event.task,
                 "fail" if event_for(status) == "fail" else "success",
@@ -134,9 +135,9 @@ class NotifyObserver:
         limit = self.config.heartbeat.max_consecutive_failures
         n = event.consecutive_failures
         status = event.outcome.status
-        if status == "error" and n > 0 and n % limit == 0:
+        if status == Status.ERROR and n > 0 and n % limit == 0:
             active = True
-        elif status == "ok":
+        elif status == Status.OK:
             active = False
         else:
             return []

@@ -31,7 +31,7 @@ from localhb.core.errors import ConfigError, HeartbeatFileError, SetupError
 from localhb.cycle.breaker import Breaker
 from localhb.cycle.budget import Budget, BudgetEvent, BudgetObserver, log_budget
 from localhb.cycle.events import CycleFinished, CycleReport, Observer, TaskLine, emit
-from localhb.cycle.execute import STATUSES, Finished, LLMAgent, Options, execute
+from localhb.cycle.execute import Finished, LLMAgent, Options, execute
 from localhb.cycle.observers import default_observers
 from localhb.cycle.workspace import Workspace
 from localhb.cycle.writeback import write_outcomes
@@ -45,7 +45,6 @@ if TYPE_CHECKING:
     from localhb.core.results import TraceSink
 
 __all__ = [
-    "STATUSES",
     "BudgetEvent",
     "BudgetObserver",
     "CycleReport",

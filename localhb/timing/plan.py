@@ -13,6 +13,7 @@ from datetime import datetime, timedelta, tzinfo
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from localhb.core.results import Status
 from localhb.format.edit import Edit, MoveToCompleted, RemoveField, SetChecked, SetField
 from localhb.format.model import Form, Task, TaskKind
 from localhb.format.parser import Document
@@ -118,16 +119,21 @@ def plan(
 class Outcome:
     """How one piece of work ended, as far as the file cares.
 
-    `status` is ok | partial | skipped | error. `checked_only` marks a
+    `status` is a `Status` (ok | partial | skipped | error). `checked_only` marks a
     condition check after which the task itself did not run (not met, or
     the check failed).
     """
 
     task_id: str
-    status: str
+    status: Status
     summary: str
     checked_only: bool = False
     detail: str = ""
+
+    def __post_init__(self) -> None:
+        # A plain "ok" becomes Status.OK; anything else is a ValueError here,
+        # not a wrong word in the file later.
+        object.__setattr__(self, "status", Status(self.status))
 
 
 def edits_for(
@@ -149,11 +155,11 @@ def edits_for(
     stamp = finished.strftime(STAMP)
     tid = task.id
     if outcome.checked_only:
-        state = outcome.detail or outcome.status
+        state = outcome.detail or outcome.status.value
         return [SetField(tid, "last checked", f"{ran} ({state})")]
     if task.kind is TaskKind.RECURRING:
-        edits: list[Edit] = [SetField(tid, "last run", f"{ran} ({outcome.status})")]
-        if outcome.status == "error":
+        edits: list[Edit] = [SetField(tid, "last run", f"{ran} ({outcome.status.value})")]
+        if outcome.status == Status.ERROR:
             edits.append(SetField(tid, "last error", outcome.summary))
             n = consecutive_failures
             if n > 0 and n % policy.max_consecutive_failures == 0:
@@ -169,23 +175,23 @@ def edits_for(
             edits.append(RemoveField(tid, "last error"))
         return edits
     # One-time tasks, and conditional tasks whose condition was met and ran.
-    if outcome.status != "error":
+    if outcome.status != Status.ERROR:
         edits = [SetChecked(tid, True)] if task.form is Form.CHECKBOX else []
         edits.append(SetField(tid, "completed", stamp))
         edits.append(SetField(tid, "notes", outcome.summary))
-        if outcome.status != "ok":
-            edits.append(SetField(tid, "status", outcome.status))
+        if outcome.status != Status.OK:
+            edits.append(SetField(tid, "status", outcome.status.value))
         edits.append(MoveToCompleted(tid))
         return edits
     attempts = task.attempts + 1
     edits = [
         SetField(tid, "attempts", str(attempts)),
         SetField(tid, "last error", outcome.summary),
-        SetField(tid, "last run", f"{ran} (error)"),
+        SetField(tid, "last run", f"{ran} ({Status.ERROR.value})"),
     ]
     if attempts >= policy.max_attempts:
         edits += [
-            SetField(tid, "status", "error"),
+            SetField(tid, "status", Status.ERROR.value),
             SetField(tid, "completed", stamp),
             SetField(tid, "notes", f"gave up after {attempts} attempts: {outcome.summary}"),
             MoveToCompleted(tid),

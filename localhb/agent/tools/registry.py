@@ -27,14 +27,12 @@ from localhb.core.errors import ToolError
 from localhb.core.results import STATUS_VALUES
 from localhb.format.model import DEFAULT_TOOL_FAMILIES
 
-STATUSES = STATUS_VALUES
-
 COMPLETE_TASK = Tool(
     "complete_task",
     "Finish: call once, when done or stuck. The only way to end the task.",
     obj(
         ("status", "summary"),
-        status={"type": "string", "enum": list(STATUSES)},
+        status={"type": "string", "enum": list(STATUS_VALUES)},
         summary={"type": "string", "description": "one line"},
         notes={"type": "string"},
         message={"type": "string", "description": "optional: what to tell the owner"},

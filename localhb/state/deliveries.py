@@ -21,16 +21,14 @@ from __future__ import annotations
 
 import socket
 import sqlite3
-import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from localhb.core.errors import LedgerError
 from localhb.state.schema import DELIVERY_KINDS, DELIVERY_STATUSES
+from localhb.state.sqlite import SqliteView, connect
 
 __all__ = ["Delivery", "DeliveryLog", "LastDelivered", "NewDelivery"]
 
@@ -105,66 +103,20 @@ _COLS = tuple(f.name for f in fields(Delivery))
 _SELECT = ", ".join(_COLS)
 
 
-class DeliveryLog:
+class DeliveryLog(SqliteView):
     """A connection to the `deliveries` table of state.db (migrated by `Ledger.open`)."""
 
     def __init__(self, conn: sqlite3.Connection, path: Path, host: str) -> None:
-        self._conn = conn
-        self.path = path
+        super().__init__(conn, path)
         self.host = host
-        self._lock = threading.RLock()
 
     @classmethod
     def open(cls, path: Path, *, host: str | None = None) -> DeliveryLog:
-        from localhb.state.ledger import BUSY_TIMEOUT_MS, Ledger
+        from localhb.state.ledger import Ledger
 
         Ledger.open(path).close()  # creates the file and runs pending migrations
-        try:
-            conn = sqlite3.connect(
-                path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
-            )
-            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            conn.execute("PRAGMA synchronous = FULL")
-            conn.execute("PRAGMA foreign_keys = ON")
-        except sqlite3.Error as exc:
-            raise LedgerError(f"{path}: cannot open the delivery ledger: {exc}") from None
+        conn = connect(path, "the delivery ledger")
         return cls(conn, Path(path), host if host is not None else socket.gethostname())
-
-    def close(self) -> None:
-        with self._lock:
-            self._conn.close()
-
-    def __enter__(self) -> DeliveryLog:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            conn = self._conn
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as exc:
-                raise LedgerError(f"{self.path}: cannot start a write: {exc}") from None
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            try:
-                conn.execute("COMMIT")
-            except sqlite3.Error as exc:
-                conn.execute("ROLLBACK")
-                raise LedgerError(f"{self.path}: commit failed: {exc}") from None
-
-    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        with self._lock:
-            try:
-                return list(self._conn.execute(sql, params))
-            except sqlite3.Error as exc:
-                raise LedgerError(f"{self.path}: {exc}") from None
 
     # -- adding --
     def add(self, items: Sequence[NewDelivery], now: datetime) -> list[int]:

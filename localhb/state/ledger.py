@@ -26,13 +26,10 @@ from __future__ import annotations
 import json
 import socket
 import sqlite3
-import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from localhb.core.errors import LedgerError
@@ -57,6 +54,7 @@ from localhb.state.rows import (
     slot_key,
 )
 from localhb.state.schema import ALLOWED, CYCLE_OUTCOMES, KINDS, MIGRATIONS, TERMINAL
+from localhb.state.sqlite import BUSY_TIMEOUT_MS, SqliteView
 from localhb.timing.plan import History
 
 __all__ = [
@@ -76,8 +74,6 @@ __all__ = [
     "process_alive",
     "slot_key",
 ]
-
-BUSY_TIMEOUT_MS = 10_000
 
 
 def _enable_wal(conn: sqlite3.Connection) -> None:
@@ -114,7 +110,7 @@ class _Taken(Exception):
     """Internal: the slot already has a run; roll back and return None."""
 
 
-class Ledger:
+class Ledger(SqliteView):
     """A connection to state.db. Use `Ledger.open(path)`, ideally as a context manager.
 
     One instance may be shared by threads: every call takes an internal lock.
@@ -122,10 +118,8 @@ class Ledger:
     """
 
     def __init__(self, conn: sqlite3.Connection, path: Path, host: str) -> None:
-        self._conn = conn
-        self.path = path
+        super().__init__(conn, path)
         self.host = host
-        self._lock = threading.RLock()
 
     # -- lifecycle --
     @classmethod
@@ -157,48 +151,6 @@ class Ledger:
             conn.close()
             raise
         return ledger
-
-    def close(self) -> None:
-        with self._lock:
-            self._conn.close()
-
-    def __enter__(self) -> Ledger:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """One BEGIN IMMEDIATE ... COMMIT; rolled back on any exception."""
-        with self._lock:
-            conn = self._conn
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as exc:
-                raise LedgerError(f"{self.path}: cannot start a write: {exc}") from None
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            try:
-                conn.execute("COMMIT")
-            except sqlite3.Error as exc:
-                conn.execute("ROLLBACK")
-                raise LedgerError(f"{self.path}: commit failed: {exc}") from None
-
-    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        with self._lock:
-            try:
-                return list(self._conn.execute(sql, params))
-            except sqlite3.Error as exc:
-                raise LedgerError(f"{self.path}: {exc}") from None
 
     def _migrate(self) -> None:
         conn = self._conn

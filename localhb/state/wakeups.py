@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -23,6 +21,7 @@ from typing import Any
 from localhb.core.errors import LedgerError
 from localhb.state.rows import _iso, _opt_parse, _parse, _ts
 from localhb.state.schema import WAKEUP_KINDS, WAKEUP_STATES
+from localhb.state.sqlite import SqliteView, connect
 
 __all__ = ["IDEMPOTENCY_WINDOW", "WakeupLog", "WakeupRow"]
 
@@ -74,64 +73,15 @@ class WakeupRow:
         }
 
 
-class WakeupLog:
+class WakeupLog(SqliteView):
     """A connection to the `wakeups` table of state.db (migrated by `Ledger.open`)."""
-
-    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
-        self._conn = conn
-        self.path = path
-        self._lock = threading.RLock()
 
     @classmethod
     def open(cls, path: Path) -> WakeupLog:
-        from localhb.state.ledger import BUSY_TIMEOUT_MS, Ledger
+        from localhb.state.ledger import Ledger
 
         Ledger.open(path).close()  # creates the file and runs pending migrations
-        try:
-            conn = sqlite3.connect(
-                path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
-            )
-            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            conn.execute("PRAGMA synchronous = FULL")
-        except sqlite3.Error as exc:
-            raise LedgerError(f"{path}: cannot open the wakeup log: {exc}") from None
-        return cls(conn, Path(path))
-
-    def close(self) -> None:
-        with self._lock:
-            self._conn.close()
-
-    def __enter__(self) -> WakeupLog:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            conn = self._conn
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as exc:
-                raise LedgerError(f"{self.path}: cannot start a write: {exc}") from None
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            try:
-                conn.execute("COMMIT")
-            except sqlite3.Error as exc:
-                conn.execute("ROLLBACK")
-                raise LedgerError(f"{self.path}: commit failed: {exc}") from None
-
-    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        with self._lock:
-            try:
-                return list(self._conn.execute(sql, params))
-            except sqlite3.Error as exc:
-                raise LedgerError(f"{self.path}: {exc}") from None
+        return cls(connect(path, "the wakeup log"), Path(path))
 
     # -- writing --
     def add(

@@ -91,6 +91,35 @@ def test_failing_command_is_an_error_with_its_output_tail(
     assert server.requests == []
 
 
+def test_failed_command_reads_honestly_in_health_and_runs_show(
+    tmp_path: Path, server: ScriptedLLM, run: Run, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`health` and the health file say how the command failed; `runs show` shows the
+    command, how it ended and its output, not a model."""
+    text = (
+        "## Pending\n### Sync\n- Recurring: every 1h\n"
+        "- Run: echo starting; echo 'disk full' >&2; exit 3\n"
+    )
+    home = make_home(tmp_path, server, text)
+    assert run(home, "--now", "2024-01-15 10:00")[0] == 1
+    latest = json.loads((home / "health" / "sync_latest.json").read_text())
+    assert latest["errors"] == ["exit 3: disk full"]
+    capsys.readouterr()
+    assert main(["--home", str(home), "health", "--now", "2024-01-15 10:01"]) == 1
+    health = capsys.readouterr().out
+    assert "exit 3: disk full" in health and "stopped: command" not in health
+    assert main(["--home", str(home), "runs", "show", "sync"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1:4] == [
+        "> sync: command, no model",
+        "   0 run(echo starting; echo 'disk full' >&2; exit 3) -> ERROR: exit 3: disk full",
+        "= error: exit 3: disk full",
+    ]
+    assert lines[4:6] == ["  starting", "  disk full"]
+    assert "(none)" not in "\n".join(lines) and not any(ln.startswith("  !") for ln in lines)
+    assert server.requests == []
+
+
 def test_command_past_task_timeout_is_killed_as_an_error(
     tmp_path: Path, server: ScriptedLLM, run: Run
 ) -> None:

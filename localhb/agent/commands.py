@@ -31,6 +31,7 @@ from localhb.config import Config
 from localhb.core.errors import ToolError
 from localhb.core.redact import Redactor
 from localhb.core.results import (
+    NO_MODEL,
     EventKind,
     Failure,
     RunStats,
@@ -44,7 +45,7 @@ from localhb.core.results import (
 from localhb.format.checks import CheckKind, CheckSpec
 from localhb.format.model import Task
 
-MODEL = "(none)"  # what RunStats.model says for work that used no model
+MODEL = NO_MODEL  # what RunStats.model says for work that used no model
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +205,7 @@ def run_command_task(
         started_at=started,
         completed_at=finished,
         failure=failure,
+        command=redact(command),
     )
     emit(EventKind.FINISH, outcome=status.value, text=summary)
     return TaskResult(task.id, status, summary, notes, stats)

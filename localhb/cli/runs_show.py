@@ -3,7 +3,8 @@
 A number is a run id (the `id` of `runs --json`); anything else is a task id,
 and shows that task's latest run. The trace is rebuilt from the ledger: each
 tool call with its arguments and its output (both redacted when recorded, the
-output clipped to 160 characters), then the result, tokens and time.
+output clipped to 160 characters), then the result, tokens and time. A `Run:`
+task shows its command and how it ended, then the output's head and tail.
 
 Exit 0; 2 for an unknown run or task id, or a config or ledger problem.
 """
@@ -15,6 +16,8 @@ import json
 import sys
 from datetime import tzinfo
 from typing import TYPE_CHECKING, Any
+
+from localhb.core.results import NO_MODEL
 
 if TYPE_CHECKING:
     from localhb.state.ledger import RunRow
@@ -87,12 +90,28 @@ def show_lines(row: RunRow, tz: tzinfo) -> list[str]:
     attempt = f" #{row.attempt}" if row.attempt > 1 else ""
     started = row.started_at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S %Z")
     lines = [f"run {row.id}: {row.task_id}{kind}, slot {row.slot}{attempt}, started {started}"]
-    if result.get("model"):
-        lines.append(f"> {row.task_id} with {result['model']}")
+    model = result.get("model")
+    if model == NO_MODEL:
+        what = "check, no model" if row.kind == "check" else "command, no model"
+        lines.append(f"> {row.task_id}: {what}")
+    elif model:
+        lines.append(f"> {row.task_id} with {model}")
+    if result.get("command"):
+        lines.append(_command_line(row, result))
     for call in result.get("tool_calls", []):
         lines += _call_lines(call)
     lines += _end_lines(row, result, duration_text)
     return lines
+
+
+def _command_line(row: RunRow, result: dict[str, Any]) -> str:
+    """A `Run:` command as the live trace shows it: the command, how it ended."""
+    seconds = float(result.get("seconds") or 0.0)
+    took = f" {seconds:.1f}s" if seconds >= 0.1 else ""
+    head = f"   0 run({result['command']})"
+    if row.status == "ok":
+        return f"{head} -> ok{took}"
+    return f"{head} -> ERROR{took}: {row.summary or row.error or ''}"
 
 
 def _call_lines(call: dict[str, Any]) -> list[str]:
@@ -122,7 +141,8 @@ def _end_lines(row: RunRow, result: dict[str, Any], duration: Any) -> list[str]:
     notes = row.notes or ""
     lines += [f"  {line}" for line in notes.splitlines()]
     for error in result.get("errors", []):
-        lines.append(f"  ! {error}")
+        if error != row.summary:  # a `Run:` command's error is its summary, shown above
+            lines.append(f"  ! {error}")
     tokens = f"{row.prompt_tokens:,}+{row.completion_tokens:,} tokens"
     took = "-" if row.duration is None else duration(row.duration)
     calls = len(result.get("tool_calls", [])) or row.tool_calls

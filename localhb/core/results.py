@@ -48,6 +48,10 @@ FAILED_STATES = frozenset({RunState.ERROR.value, RunState.TIMEOUT.value, RunStat
 """Terminal states that count as a failure (consecutive_failures + 1, errors in health)."""
 
 
+NO_MODEL = "(none)"
+"""`RunStats.model` of work that used no model (a `Run:` command, a code check)."""
+
+
 class Failure(StrEnum):
     """Why a run ended in error, when the loop (not the model) ended it."""
 
@@ -103,7 +107,8 @@ class RunStats:
     which ("reported", "partial": some replies had none, "unknown"), and
     `estimated_tokens` is what the token budget counted, estimating (4
     characters a token) where the endpoint was silent. `fix` is set for a
-    setup failure: what the owner should change.
+    setup failure: what the owner should change. `command` is the command a
+    `Run:` task ran (redacted), "" for a model run.
     """
 
     model: str
@@ -118,6 +123,7 @@ class RunStats:
     usage: str = "reported"
     estimated_tokens: int = 0
     fix: str = ""
+    command: str = ""
 
     @property
     def seconds(self) -> float:
@@ -137,6 +143,7 @@ class RunStats:
             "usage": self.usage,
             "estimated_tokens": self.estimated_tokens,
             **({"fix": self.fix} if self.fix else {}),
+            **({"command": self.command} if self.command else {}),
             "steps": self.steps,
             "tool_calls": [c.to_dict() for c in self.tool_calls],
             "tool_errors": self.tool_errors,

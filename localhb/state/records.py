@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from localhb.core.results import NO_MODEL
+
 __all__ = ["RunEnd", "Trigger"]
 
 
@@ -68,6 +70,8 @@ class RunEnd:
         first = errors[0] if errors else None
         for key in ("error", "failure"):
             value = data.get(key)
+            if key == "failure" and errors and data.get("model") == NO_MODEL:
+                continue  # a `Run:` command's error already says what failed
             if isinstance(value, str) and value and value not in errors:
                 errors.insert(0, value if key == "error" else f"stopped: {value}")
         seconds = data.get("seconds", data.get("duration"))

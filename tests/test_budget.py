@@ -275,3 +275,21 @@ def test_usage_command_table_and_json(
     assert "caps: daily_tokens 10,000 (9,000 left)" in out
     assert main(["--home", str(home), "usage", "--at", "2024-01-25 12:00", "--days", "3"]) == 0
     assert "no runs in these days" in capsys.readouterr().out
+
+
+def test_usage_past_the_cap_and_without_prices(
+    tmp_path: Path, server: ScriptedLLM, run: Run, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Past a cap `usage` says none is left and by how much it is over (never a negative
+    amount left), and it explains the `+` of tokens from a model with no price."""
+    home = make_home(tmp_path, server, THREE)
+    set_config(home, budget={"daily_tokens": 500})
+    done(server, "a", (600, 100))  # beta is then skipped: the cap is crossed
+    run(home, "--now", "2024-01-15 10:00")
+    assert main(["--home", str(home), "usage", "--at", "2024-01-15 12:00", "--json"]) == 0
+    data: dict[str, Any] = json.loads(capsys.readouterr().out)
+    assert data["today"]["tokens_left"] == 0 and data["today"]["blocked"]
+    assert main(["--home", str(home), "usage", "--at", "2024-01-15 12:00"]) == 0
+    out = capsys.readouterr().out
+    assert "caps: daily_tokens 500 (none left: 200 over)" in out and "-200" not in out
+    assert "0.0000+" in out and "+ also tokens of a model with no price" in out

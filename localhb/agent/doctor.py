@@ -17,6 +17,7 @@ A failed check makes the checks that need it `skip`.
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -121,7 +122,7 @@ def mcp_checks(config: Config) -> list[Check]:
             tools, problems = hub.tools([server.name])
             name = f"mcp {server.name}"
             if problems:
-                where = server.url or " ".join([server.command or "", *server.args])
+                where = server.url or shlex.join([server.command or "", *server.args])
                 why = hub.failure(server.name + "__") or "; ".join(problems)
                 fix = (
                     f"check [[mcp.servers]] {server.name!r} in config.toml; try it by hand: {where}"

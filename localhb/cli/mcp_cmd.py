@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 from typing import Any
 
 EXIT_OK = 0
@@ -43,7 +44,7 @@ def handle_list(args: argparse.Namespace) -> int:
         print("no MCP servers configured (add [[mcp.servers]] to config.toml)")
     else:
         for r in rows:
-            where = r["url"] or " ".join([r["command"], *r["args"]])
+            where = r["url"] or shlex.join([r["command"], *r["args"]])
             state = "starts" if r["ok"] else f"does NOT start: {r['error']}"
             print(f"{r['name']} ({r['transport']}: {where}): {state}")
             for t in r["tools"]:

@@ -27,7 +27,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "tokens and estimated cost in all and per task, then the [budget] caps and what "
         "is left of them today. Days are midnight to midnight in [budget] timezone. "
         "Cost is estimated from the price table; tokens of models without a price are "
-        "counted but not costed. Exits 0, or 2 on a config or ledger error.",
+        "counted but not costed (a cost marked + has some). Exits 0, or 2 on a config or "
+        "ledger error.",
     )
     p.add_argument("--days", type=count, default=7, metavar="N", help="how many days (default 7)")
     p.add_argument(
@@ -111,10 +112,19 @@ def render(usage: Usage) -> str:
         f"today ({zone}): {today.tokens:,} tokens, ~{today.cost:.4f} in {today.runs} run(s)"
     )
     tok = "none" if b.daily_tokens is None else f"{b.daily_tokens:,} ({tokens_left:,} left)"
+    if b.daily_tokens is not None and today.tokens > b.daily_tokens:
+        tok = f"{b.daily_tokens:,} (none left: {today.tokens - b.daily_tokens:,} over)"
     cost = "none" if b.daily_cost is None else f"{b.daily_cost:.2f} ({cost_left:.4f} left)"
+    if b.daily_cost is not None and today.cost > b.daily_cost:
+        cost = f"{b.daily_cost:.2f} (none left: {today.cost - b.daily_cost:.4f} over)"
     lines.append(
         f"caps: daily_tokens {tok}; daily_cost {cost}; per_task_tokens {b.per_task_tokens:,}"
     )
+    if any(d.total.uncosted for d in usage.days):
+        lines.append(
+            "+ also tokens of a model with no price: counted, not costed "
+            "([budget.prices] in config.toml)"
+        )
     reason = usage.block_reason()
     if reason:
         lines.append(f"model runs are skipped until tomorrow: {reason}")

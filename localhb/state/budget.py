@@ -92,10 +92,12 @@ class Usage:
         return next((d.total for d in self.days if d.day == local), Tally())
 
     def left(self) -> tuple[int | None, float | None]:
-        """Tokens and cost left today under the caps (None: that cap is not set)."""
+        """Tokens and cost left today under the caps (None: that cap is not set; 0 once
+        a cap is reached or crossed, never below)."""
         t = self.today
-        tokens = None if self.budget.daily_tokens is None else self.budget.daily_tokens - t.tokens
-        cost = None if self.budget.daily_cost is None else self.budget.daily_cost - t.cost
+        b = self.budget
+        tokens = None if b.daily_tokens is None else max(0, b.daily_tokens - t.tokens)
+        cost = None if b.daily_cost is None else max(0.0, b.daily_cost - t.cost)
         return tokens, cost
 
     def block_reason(self) -> str | None:

@@ -173,3 +173,70 @@ def test_cli_add_refusal_exits_2_and_leaves_file(
     err = capsys.readouterr().err
     assert err.startswith("localhb: error: due:") and err.count("\n") == 1
     assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("request_", "shown"),
+    [
+        # never run, an interval task is due at once: the next cycle runs it
+        (AddRequest("Standup", every="every 2h"), "now: the next heartbeat cycle runs it"),
+        (AddRequest("Ping", every="3h"), "now: the next heartbeat cycle runs it"),
+        (AddRequest("Look", condition="the site is down"), "now: the next heartbeat cycle checks"),
+        # a calendar slot later today, and a due time: that moment, in the zone
+        (AddRequest("Water", every="weekdays at 14:00"), "2026-12-01 14:00 EST"),
+        (AddRequest("Bank", due="in 2 hours"), "2026-12-01 12:00 EST"),
+        # a calendar slot earlier today is not caught up: tomorrow's
+        (AddRequest("Early", every="daily at 08:00"), "2026-12-02 08:00 EST"),
+    ],
+)
+def test_added_task_says_when_it_really_runs(
+    tmp_path: Path, request_: AddRequest, shown: str
+) -> None:
+    """The next run `add` prints is the one `localhb tasks` shows: never a past slot
+    (a new `every 2h` task is due now, not at 00:00 or 08:00 earlier today)."""
+    cfg, _ = setup(tmp_path, "## Pending\n")
+    added = add_task(cfg, prepare(request_, NOW, NY), NOW)
+    assert added.describe(NY).startswith(shown)
+    if not added.due_now:
+        assert added.next_due is not None and added.next_due >= NOW
+
+
+def test_added_task_held_by_active_hours_says_until_when(tmp_path: Path) -> None:
+    """Outside `[heartbeat] active_hours` the next run is when they open, and says so."""
+    home = tmp_path / "hb"
+    (home / "workspace").mkdir(parents=True)
+    (home / "workspace" / "HEARTBEAT.md").write_text("## Pending\n")
+    cfg = config_from_mapping(
+        {
+            "heartbeat": {
+                "timezone": "America/New_York",
+                "active_hours": {"start": "18:00", "end": "22:00"},
+            }
+        },
+        home=home,
+    )
+    added = add_task(cfg, prepare(AddRequest("Ping", every="every 2h"), NOW, NY), NOW)
+    assert not added.due_now
+    assert added.describe(NY).startswith("2026-12-01 18:00 EST (held by active hours until 18:00")
+
+
+def test_every_without_the_word_every_is_read_as_an_interval(tmp_path: Path) -> None:
+    """`--every 3h` is "every 3h" (the error's own hint); a bad one still names `every`."""
+    cfg, path = setup(tmp_path, "## Pending\n")
+    add_task(cfg, prepare(AddRequest("A", every="3h"), NOW, NY), NOW)
+    assert "- Recurring: every 3h\n" in path.read_text()
+    with pytest.raises(AddRefused, match=r"^every: "):
+        prepare(AddRequest("B", every="3 fortnights"), NOW, NY)
+
+
+def test_cli_add_of_a_new_interval_task_prints_now(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The reported bug: `add --every "every 2h"` printed `next run: 00:00`; it runs now."""
+    home = tmp_path / "h"
+    assert main(["--home", str(home), "init"]) == 0
+    capsys.readouterr()
+    assert main(["--home", str(home), "add", "Stretch", "--every", "every 2h"]) == 0
+    out = capsys.readouterr().out
+    assert "next run: now: the next heartbeat cycle runs it\n" in out
+    assert main(["--home", str(home), "validate"]) == 0

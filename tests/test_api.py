@@ -187,6 +187,13 @@ def test_oversized_and_wrongly_typed_requests(api_daemon: Start) -> None:
     assert d.call("POST", "/api/wakeup", raw=big).status == 413
     form = d.call("POST", "/api/wakeup", raw=b"a=1", headers={"Content-Type": "text/plain"})
     assert form.status == 415
+    # `curl -d '{}'` without -H 'Content-Type: ...' sends a form type: read as JSON
+    curl = {"Content-Type": "application/x-www-form-urlencoded"}
+    plain = d.call("POST", "/api/wakeup", raw=b'{"task": "nightly"}', headers=curl)
+    assert plain.status == 202, plain.body
+    assert d.ended(plain.body["id"])["state"] == "done"
+    not_json = d.call("POST", "/api/wakeup", raw=b"task=nightly", headers=curl)
+    assert not_json.status == 400
     assert d.call("GET", "/api/nothing").status == 404
     assert d.call("GET", "/api/wakeup").status == 405
     assert d.call("POST", "/api/status", {}).status == 405

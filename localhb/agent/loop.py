@@ -125,11 +125,17 @@ class ModelClient:
     def __init__(self, llm: LLMConfig, base_url: str, api_key: str) -> None:
         import openai
 
+        from localhb.agent.tls import http_client
+
         self.llm = llm
         self.base_url = strip_url_credentials(base_url)  # as shown in traces and errors
         self.api_key = api_key
         self._client = openai.OpenAI(
-            base_url=base_url, api_key=api_key, max_retries=0, timeout=llm.request_timeout
+            base_url=base_url,
+            api_key=api_key,
+            max_retries=0,
+            timeout=llm.request_timeout,
+            http_client=http_client(openai),  # the process's one TLS context (agent/tls.py)
         )
         self.cap_field = max_tokens_field(base_url)
         self._switched = False

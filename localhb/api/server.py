@@ -56,6 +56,11 @@ Status = Callable[[], dict[str, Any]]
 RunLookup = Callable[[int], dict[str, Any] | None]
 
 
+# JSON, or no type; or what `curl -d` sends when no type is given (the body must
+# still be a JSON object, and a browser cannot send the bearer token across sites).
+JSON_TYPES = ("application/json", "", "application/x-www-form-urlencoded")
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128  # a burst waits in the kernel's backlog, not refused
@@ -353,7 +358,7 @@ class _Handler(BaseHTTPRequestHandler):
         if size > MAX_BODY:
             return Answer(413, {"error": f"the body is larger than {MAX_BODY} bytes"})
         kind = self.headers.get("Content-Type", "application/json").split(";")[0].strip()
-        if kind not in ("application/json", ""):
+        if kind.lower() not in JSON_TYPES:
             return Answer(415, {"error": f"send application/json, not {kind}"})
         data = self.rfile.read(size)
         if len(data) < size:

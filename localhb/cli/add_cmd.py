@@ -30,7 +30,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     when.add_argument(
         "--due", metavar="WHEN", help='"in 2 hours", "tomorrow at 9", "2026-12-24 09:00", ...'
     )
-    when.add_argument("--every", metavar="SCHEDULE", help='a recurrence: "weekdays at 08:00"')
+    when.add_argument(
+        "--every",
+        metavar="SCHEDULE",
+        help='a recurrence: "weekdays at 08:00", "every 2h" (or "2h")',
+    )
     when.add_argument(
         "--condition", metavar="TEXT", help="run when this holds (checked each cycle)"
     )

@@ -17,10 +17,11 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from itertools import islice, pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from localhb.core.errors import AddRefused, HeartbeatFileError, ToolError
 from localhb.format.add import NewTask, insert_task
-from localhb.format.model import Diagnostic, Severity, Task
+from localhb.format.model import Diagnostic, Severity, Task, TaskKind
 from localhb.format.parser import Document, parse
 from localhb.format.recurrence import Recurrence, RecurrenceError, parse_recurrence
 from localhb.state.files import (
@@ -30,6 +31,8 @@ from localhb.state.files import (
     unchanged_since,
     write_atomic,
 )
+from localhb.timing.hours import ActiveHours
+from localhb.timing.nextrun import NextRun, next_run
 from localhb.timing.plan import History, Policy, judge
 from localhb.timing.relative import WhenError, resolve_due
 from localhb.timing.schedule import slots_after
@@ -68,11 +71,24 @@ class Added:
     path: Path
     warnings: tuple[str, ...] = field(default=())
 
+    run: NextRun | None = None  # when a cycle will really run it (as `localhb tasks` says)
+    due_now: bool = False  # due already: the next cycle runs (or checks) it
+
     def describe(self, tz: tzinfo) -> str:
-        """`when`, for people: the next due time in the zone, or the schedule."""
-        if self.next_due is None:
-            return self.task.schedule_text
-        return self.next_due.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
+        """`when`, for people: now, or the next run in the zone (and what holds it), or
+        the schedule when it never runs by itself."""
+        if self.due_now:
+            if self.task.kind is TaskKind.CONDITIONAL:
+                return "now: the next heartbeat cycle checks its condition"
+            return "now: the next heartbeat cycle runs it"
+        at = self.run.at if self.run is not None else self.next_due
+        if at is None:
+            reason = self.run.reason if self.run is not None else ""
+            return f"{self.task.schedule_text} ({reason})" if reason else self.task.schedule_text
+        shown = at.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
+        if self.run is not None and self.run.held_until is not None:
+            return f"{shown} ({self.run.reason})"
+        return shown
 
 
 Reader = Callable[[Path], Snapshot]
@@ -104,12 +120,7 @@ def prepare(
             raise AddRefused(f"due: {exc.message} ({exc.hint})") from None
     every = None
     if request.every is not None:
-        every = " ".join(request.every.split())
-        try:
-            parse_recurrence(every)
-        except RecurrenceError as exc:
-            hint = f" ({exc.hint})" if exc.hint else ""
-            raise AddRefused(f"every: {exc.message}{hint}") from None
+        every = _schedule_text(request.every)
     condition = None
     if request.condition is not None:
         condition = " ".join(request.condition.split())
@@ -137,6 +148,24 @@ def prepare(
         added_by=added_by,
         extra=extra,
     )
+
+
+def _schedule_text(given: str) -> str:
+    """`given` as a `Recurring:` value; `--every 3h` reads as "every 3h"."""
+    every = " ".join(given.split())
+    try:
+        parse_recurrence(every)
+    except RecurrenceError as exc:
+        if not every.lower().startswith("every "):
+            try:
+                parse_recurrence(f"every {every}")
+            except RecurrenceError:
+                pass
+            else:
+                return f"every {every}"
+        hint = f" ({exc.hint})" if exc.hint else ""
+        raise AddRefused(f"every: {exc.message}{hint}") from None
+    return every
 
 
 def recurrence_of(new: NewTask) -> Recurrence | None:
@@ -185,12 +214,23 @@ def add_task(
             if not write_atomic(target, text, precheck=unchanged_since(snap)):
                 continue  # edited meanwhile: add onto the file as it is now
         ev = judge(task, now, tz, Policy.of(hb), History())
+        run = next_run(
+            ev,
+            now,
+            tz,
+            hb.active_hours,
+            recurring=task.kind is TaskKind.RECURRING,
+            task_window=ActiveHours(*task.window) if task.window else None,
+            task_zone=ZoneInfo(task.zone) if task.zone else None,
+        )
         warnings = tuple(
             d.message
             for d in after.diagnostics
             if d.severity is Severity.WARNING and task.start <= d.line - 1 < task.end
         )
-        return Added(task, task.text, ev.next_due, target, warnings)
+        due_now = ev.due and run.at is not None and run.held_until is None
+        next_due = run.at if run.at is not None and not due_now else ev.next_due
+        return Added(task, task.text, next_due, target, warnings, run, bool(due_now))
     raise AddRefused(f"{target} kept changing while the task was being added; try again")
 
 

@@ -141,6 +141,7 @@ def write_home(
     llm: str | None = None,
     api: dict[str, Any] | None = None,
     heartbeat: dict[str, Any] | None = None,
+    agent: dict[str, Any] | None = None,
 ) -> Path:
     home = tmp_path / "hb"
     (home / "workspace").mkdir(parents=True, exist_ok=True)
@@ -155,6 +156,8 @@ def write_home(
         },
         "api": {"enabled": True, **(api or {})},
     }
+    if agent:
+        data["agent"] = agent
     (home / "config.toml").write_text(tomli_w.dumps(data), encoding="utf-8")
     return home
 

@@ -119,6 +119,84 @@ def test_prompt_wakeup_is_in_the_file_then_runs_with_its_payload(
         llm.stop()
 
 
+def test_payload_reaches_a_run_command_as_data_never_as_code(api_daemon: Start) -> None:
+    """A `Run:` task gets the payload in $LOCALHB_WAKE_PAYLOAD: shell syntax in it is
+    text, never run; the command line itself is the file's, unchanged."""
+    text = (
+        "## Pending\n### Echo\n- Recurring: every monday at 03:00\n"
+        "- Run: printf '%s' \"$LOCALHB_WAKE_PAYLOAD\" > got.json\n"
+    )
+    d = api_daemon(text)
+    evil = {"cmd": "$(touch pwned1)", "more": "`touch pwned2`; touch pwned3 && echo '"}
+    r = d.wake({"task": "echo", "payload": evil})
+    assert r.status == 202, r.body
+    assert d.ended(r.body["id"])["status"] == "ok"
+    workspace = d.home / "workspace"
+    assert json.loads((workspace / "got.json").read_text()) == evil
+    assert not any(workspace.glob("pwned*"))
+
+
+def test_a_large_payload_is_clipped_for_the_agent(api_daemon: Start) -> None:
+    """A payload past 8000 characters of JSON is cut, and the cut is said; the run goes on."""
+    text = (
+        "## Pending\n### Echo\n- Recurring: every monday at 03:00\n"
+        "- Run: printf '%s' \"$LOCALHB_WAKE_PAYLOAD\" > got.txt\n"
+    )
+    d = api_daemon(text)
+    r = d.wake({"task": "echo", "payload": {"log": "x" * 20_000}})
+    assert r.status == 202, r.body
+    assert d.ended(r.body["id"])["status"] == "ok"
+    got = (d.home / "workspace" / "got.txt").read_text()
+    assert 8000 <= len(got) < 8200 and got.startswith('{\n "log": "xxx')
+    assert got.endswith("(clipped: 20014 characters in all)")
+
+
+def test_a_wakeup_run_is_bounded_by_task_timeout(api_daemon: Start) -> None:
+    """A model that never answers: the wakeup's run ends at `task_timeout` as an error,
+    and the API and the daemon go on answering."""
+    llm = ScriptedLLM().start()
+    try:
+        llm.call("complete_task", {"status": "ok", "summary": "too late"}, delay=30)
+        d = api_daemon(llm=llm.base_url, agent={"task_timeout": 0.5})
+        r = d.wake({"prompt": "wait for the slow model"})
+        assert r.status == 202, r.body
+        end = d.ended(r.body["id"])
+        assert (end["state"], end["status"]) == ("failed", "error"), end
+        assert "time" in (end["summary"] or "")
+        assert d.call("GET", "/health", token=None).status in (200, 503)
+        assert d.call("GET", "/api/status").status == 200
+    finally:
+        llm.stop()
+
+
+def test_a_prompt_wakeup_can_schedule_a_reminder_that_validates(api_daemon: Start) -> None:
+    """ "Remind me in 2 hours": the wake prompt's run has schedule_task (off for scheduled
+    runs by default); the reminder is a one-time task due in 2 hours, marked as added by
+    the wakeup's task, that `validate` accepts; the model is told when it runs."""
+    from localhb.cli import main
+
+    llm = ScriptedLLM().start()
+    try:
+        llm.call("schedule_task", {"title": "Call mom", "due": "in 2 hours"})
+        llm.complete("ok", "reminder set")
+        d = api_daemon(llm=llm.base_url)
+        r = d.wake({"prompt": "remind me in 2 hours to call mom"})
+        assert r.status == 202, r.body
+        end = d.ended(r.body["id"])
+        assert (end["state"], end["status"]) == ("done", "ok"), end
+        task_id = r.body["task"]
+        text = d.heartbeat.read_text()
+        added = f"- Added by: {task_id}, 2024-01-17 10:00\n"
+        assert f"### Call mom\n- Due: 2024-01-17 12:00\n{added}" in text
+        tools = [t["function"]["name"] for t in llm.requests[0].body["tools"]]
+        assert "schedule_task" in tools
+        told = llm.requests[1].messages[-1]["content"]
+        assert "next run: 2024-01-17 12:00 UTC" in told
+        assert main(["--home", str(d.home), "validate"]) == 0
+    finally:
+        llm.stop()
+
+
 def test_a_cycle_does_not_run_a_prompt_task_it_finds_meanwhile(api_daemon: Start) -> None:
     """The added task is due only after the wakeup's lease: a cycle that reads the
     file while the wakeup is queued does not run it (no run without its payload)."""
@@ -308,15 +386,16 @@ def test_a_flood_is_bounded_and_health_keeps_answering(api_daemon: Start) -> Non
     until(lambda: started.exists() and len(started.read_text().splitlines()) == 2, "two runs")
     assert d.call("GET", "/health", token=None).status == 200
     assert len(started.read_text().splitlines()) == 2  # a third never started meanwhile
+    assert d.daemon.cycles == cycles  # no wakeup started a cycle ...
+    d.clock.now += timedelta(minutes=31)  # ... and the schedule holds while both run
+    d.daemon.wakeup.set()
+    until(lambda: d.daemon.cycles == cycles + 1, "the scheduled cycle during the flood")
+    assert not (workspace / "release").exists()  # the two runs are still held
     (workspace / "release").write_text("")
     for r in replies:
         if r.status == 202:  # type: ignore[attr-defined]
             assert d.ended(r.body["id"])["status"] == "ok"  # type: ignore[attr-defined]
     assert len(started.read_text().splitlines()) == accepted
-    assert d.daemon.cycles == cycles  # no wakeup started a cycle ...
-    d.clock.now += timedelta(minutes=31)  # ... and the schedule still holds: interval
-    d.daemon.wakeup.set()
-    until(lambda: d.daemon.cycles == cycles + 1, "the scheduled cycle")
 
 
 def test_a_slow_client_blocks_nobody_and_is_cut_off(api_daemon: Start) -> None:

@@ -665,11 +665,14 @@ def test_status_moves_due_times_into_active_hours(tmp_path: Path) -> None:
 
     text = "## Pending\n### Now\n- Description: due now\n### Evening\n- Recurring: daily at 18:00\n"
     home = write_home(tmp_path, text, active_hours={"start": "09:00", "end": "17:00"})
-    status = gather_status(cfg(home), at("2024-01-15 07:00"))
+    status = gather_status(cfg(home), at("2024-01-15 07:00"), horizon=timedelta(hours=48))
     assert [(u.task_id, u.at, u.due_now) for u in status.due] == [
         ("now", at("2024-01-15 09:00"), False),
         ("evening", at("2024-01-16 09:00"), False),
     ]
+    # The horizon counts to when a task really runs: 09:00 tomorrow is 26 hours away.
+    status = gather_status(cfg(home), at("2024-01-15 07:00"))
+    assert [u.task_id for u in status.due] == ["now"]
 
 
 def test_status_prefers_the_daemons_newer_record_of_the_last_cycle(tmp_path: Path) -> None:

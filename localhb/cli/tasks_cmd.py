@@ -14,7 +14,6 @@ import json
 import sys
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from localhb.cli.common import EXIT_OK, load, moment
 from localhb.core.textwidth import clip, ljust, width
@@ -27,10 +26,8 @@ LIMITS = (32, 12, 34, 16, 6, 16, 60)
 
 def cmd_tasks(args: argparse.Namespace) -> int:
     from localhb.cycle.workspace import Workspace
-    from localhb.format.model import TaskKind
     from localhb.state.store import existing_store
-    from localhb.timing.hours import ActiveHours
-    from localhb.timing.nextrun import next_run
+    from localhb.timing.nextrun import task_next_run
 
     config = load(args)
     path: Path = args.file or config.heartbeat.file
@@ -41,16 +38,8 @@ def cmd_tasks(args: argparse.Namespace) -> int:
     rows: list[dict[str, object]] = []
     for task in doc.pending():
         ev = ws.judge(task, now)
-        recurring = task.kind is TaskKind.RECURRING
-        nxt = next_run(
-            ev,
-            now,
-            tz,
-            config.heartbeat.active_hours,
-            recurring=recurring,
-            file_errors=len(doc.errors),
-            task_window=ActiveHours(*task.window) if task.window else None,
-            task_zone=ZoneInfo(task.zone) if task.zone else None,
+        nxt = task_next_run(
+            task, ev, now, tz, config.heartbeat.active_hours, file_errors=len(doc.errors)
         )
         due_now = ev.due and nxt.at is not None and nxt.held_until is None
         when = ev.next_due if due_now else nxt.at  # due now: the slot it runs for

@@ -87,7 +87,8 @@ class Workspace:
         return earliest_due(self.doc, now, self.tz, self.policy, self.history)
 
     def upcoming(self, now: datetime) -> list[Upcoming]:
-        return upcoming(self.doc, now, self.tz, self.policy, self.history)
+        active = self.config.heartbeat.active_hours
+        return upcoming(self.doc, now, self.tz, self.policy, self.history, active)
 
 
 def _parse(config: Config, text: str) -> Document:

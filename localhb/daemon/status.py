@@ -6,8 +6,8 @@ content: what it cannot read becomes a line in `problems`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta, tzinfo
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -137,7 +137,6 @@ def gather_status(
     """Read the daemon's files, the ledger and HEARTBEAT.md; never raises for their content."""
     from localhb.cycle.workspace import Workspace
     from localhb.state.store import existing_store
-    from localhb.timing.schedule import is_active, next_active
     from localhb.timing.wake import due_within
 
     home = config.home
@@ -150,7 +149,6 @@ def gather_status(
     cycle_errors: tuple[Cycle, ...] = ()
     running_now: tuple[RunRow, ...] = ()
     ws: Workspace | None = None
-    hb = config.heartbeat
     due: tuple[Upcoming, ...] = ()
     try:
         with existing_store(config) as store:
@@ -169,24 +167,15 @@ def gather_status(
     except HeartbeatFileError as exc:
         problems.append(str(exc))
     if ws is not None:
-        doc, tz = ws.doc, ws.tz
+        doc = ws.doc
         if doc.errors:
             problems.append(
                 f"{ws.file}: {len(doc.errors)} error(s), so no task runs "
                 "(`localhb validate` shows them)"
             )
+        # Each at its next run inside the active hours and its own window.
         items = ws.upcoming(now)
         due = tuple(due_within(items, now, horizon))
-        # Nothing runs outside active hours: show when each task really will.
-        moved = []
-        for u in due:
-            when = max(u.at, now)
-            if is_active(when, hb.active_hours, tz):
-                moved.append(u)
-                continue
-            opens = next_active(when, hb.active_hours, tz).astimezone(UTC)
-            moved.append(replace(u, at=opens, due_now=False, reason=f"{u.reason}; in active hours"))
-        due = tuple(sorted(moved, key=lambda u: (u.at, u.task_id)))
     return DaemonStatus(
         home=home,
         now=now,

@@ -502,21 +502,28 @@ def _opportunities(
 ) -> Iterator[datetime]:
     """The distinct moments after `after` at which the task is expected to run.
 
-    A slot outside the active hours runs when they next open; several slots
-    that wait for the same opening are one opportunity.
+    A slot outside the active hours or the task's own window runs when both
+    next open (as `localhb tasks` says); several slots that wait for the same
+    opening are one opportunity. None at all when the windows never meet.
     """
-    from localhb.timing.schedule import next_active, slots_after
+    from localhb.timing.nextrun import first_open, task_windows
+    from localhb.timing.schedule import slots_after
 
     rec = task.recurrence
     assert rec is not None
+    windows = task_windows(task, tz, active)
     last: datetime | None = None
     if rec.every_cycle:
-        moment = after
-        while True:
-            moment = next_active(moment + cycle, active, tz)
-            yield moment
+        moment: datetime | None = after
+        while moment is not None:
+            moment, _ = first_open(moment + cycle, windows)
+            if moment is not None:
+                yield moment
+        return
     for slot in islice(slots_after(rec, after, tz, anchor=after), 5000):  # N after the run
-        moment = next_active(slot, active, tz)
+        moment, _ = first_open(slot, windows)
+        if moment is None:
+            return
         if moment != last:
             yield moment
             last = moment

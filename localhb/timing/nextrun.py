@@ -12,10 +12,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from localhb.timing.schedule import ActiveHours, Evaluation, State, is_active, next_active
 
-__all__ = ["NextRun", "next_run"]
+if TYPE_CHECKING:
+    from localhb.format.model import Task
+
+__all__ = ["NextRun", "first_open", "next_run", "task_next_run"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,22 +46,64 @@ def _show(instant: datetime, tz: tzinfo, now: datetime) -> str:
 _NEXT_AT = re.compile(r"(?:^|; )next at [\d:\- ]+$")
 
 
-def _open_all(
+def first_open(
     at: datetime, windows: list[tuple[ActiveHours | None, tzinfo, str]]
 ) -> tuple[datetime | None, str]:
-    """The first moment at or after `at` inside every window, and which one held it back.
+    """The first moment at or after `at` inside every window, and which held it back
+    (their names, joined by " and ", in the order they first did).
 
     None when the windows never open together (they do not overlap)."""
-    held = ""
+    held: list[str] = []
     for _ in range(16):
         moved = False
         for hours, zone, name in windows:
             if not is_active(at, hours, zone):
                 at = next_active(at, hours, zone).astimezone(UTC)
-                held, moved = held or name, True
+                moved = True
+                if name not in held:
+                    held.append(name)
         if not moved:
-            return at, held
-    return None, held
+            return at, " and ".join(held)
+    return None, " and ".join(held)
+
+
+def task_windows(
+    task: Task, tz: tzinfo, active: ActiveHours | None
+) -> list[tuple[ActiveHours | None, tzinfo, str]]:
+    """`[heartbeat] active_hours` (in `tz`) and the task's own `- Active hours:` (in its zone)."""
+    windows: list[tuple[ActiveHours | None, tzinfo, str]] = [(active, tz, "active hours")]
+    if task.window is not None:
+        own = ActiveHours(*task.window)
+        shown = f"{own.start // 60:02d}:{own.start % 60:02d}-{own.end // 60:02d}:{own.end % 60:02d}"
+        windows.append((own, ZoneInfo(task.zone) if task.zone else tz, f"its active hours {shown}"))
+    return windows
+
+
+def task_next_run(
+    task: Task,
+    ev: Evaluation,
+    now: datetime,
+    tz: tzinfo,
+    active: ActiveHours | None,
+    *,
+    file_errors: int = 0,
+) -> NextRun:
+    """`next_run` for `task` judged `ev`: inside the global and the task's own window.
+
+    `localhb tasks`, `daemon status` and the daemon's wake all ask this."""
+    from localhb.format.model import TaskKind
+
+    own = ActiveHours(*task.window) if task.window else None
+    return next_run(
+        ev,
+        now,
+        tz,
+        active,
+        recurring=task.kind is TaskKind.RECURRING,
+        file_errors=file_errors,
+        task_window=own,
+        task_zone=ZoneInfo(task.zone) if task.zone else None,
+    )
 
 
 def next_run(
@@ -95,12 +142,12 @@ def next_run(
         why = _NEXT_AT.sub("", ev.reason).strip()
         if not why:
             why = f"slot {slot}" if recurring else f"due at {slot}"
-    windows = [(active, tz, "active hours")]
+    windows: list[tuple[ActiveHours | None, tzinfo, str]] = [(active, tz, "active hours")]
     if task_window is not None:
         shown = f"{task_window.start // 60:02d}:{task_window.start % 60:02d}-"
         shown += f"{task_window.end // 60:02d}:{task_window.end % 60:02d}"
         windows.append((task_window, task_zone or tz, f"its active hours {shown}"))
-    opened, held = _open_all(at, windows)
+    opened, held = first_open(at, windows)
     if opened is None:
         return NextRun(
             None, None, "never: its active hours and [heartbeat] active_hours do not overlap"
@@ -108,6 +155,7 @@ def next_run(
     if opened == at:
         return NextRun(at, None, why)
     until = f"held by {held} until {_show(opened, tz, now)}"
-    if why.startswith(f"held by {held}"):
-        return NextRun(opened, opened, until)
+    if why.startswith("held by"):  # the evaluation's own hold, said again with the time
+        rest = why.partition("; ")[2]
+        return NextRun(opened, opened, f"{until}; {rest}" if rest else until)
     return NextRun(opened, opened, f"{until}; {why}")

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 
 from localhb.format.parser import Document
+from localhb.timing.nextrun import task_next_run
 from localhb.timing.plan import History, Policy, judge
 from localhb.timing.schedule import ActiveHours, is_active, next_active
 
@@ -64,16 +65,27 @@ def upcoming(
     tz: tzinfo,
     policy: Policy,
     history: Mapping[str, History],
+    active: ActiveHours | None = None,
 ) -> list[Upcoming]:
-    """Every pending task that has a next due time, earliest first (as `plan()` sees them)."""
+    """Every pending task that will run by itself, earliest first (as `plan()` sees them).
+
+    A task due now and free to run keeps the slot it is due for (in the past:
+    the last cycle's business, see `next_wake`); any other is at its next run
+    inside `active` (`[heartbeat] active_hours`) and its own window and zone,
+    as `localhb tasks` shows it. A task whose windows never meet is left out."""
     now = now.astimezone(UTC)
     out: list[Upcoming] = []
     for task in doc.pending():
         ev = judge(task, now, tz, policy, history.get(task.id, History()))
-        if ev.next_due is None:
+        nxt = task_next_run(task, ev, now, tz, active)
+        if ev.next_due is None or nxt.at is None:
             continue
-        at = ev.next_due.astimezone(UTC)
-        out.append(Upcoming(task.id, task.title, at, ev.due or at <= now, ev.reason))
+        if ev.due and nxt.held_until is None:
+            at = ev.next_due.astimezone(UTC)
+            out.append(Upcoming(task.id, task.title, at, True, ev.reason))
+            continue
+        at = nxt.at.astimezone(UTC)
+        out.append(Upcoming(task.id, task.title, at, at <= now, nxt.reason))
     out.sort(key=lambda u: (u.at, u.task_id))
     return out
 

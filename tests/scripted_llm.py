@@ -9,7 +9,9 @@ server through `base_url`; every request is recorded. GET `/v1/models` and
 Usage is counted as characters / 4 (rounded up): prompt characters
 are those of the JSON `messages` plus `tools` of the request, completion
 characters those of the JSON reply message. Delays happen on the server and
-end at once when the server stops.
+end at once when the server stops. `respond` queues a reply computed from the
+request it answers (a model that reads its tool results), and `tool_message`
+builds the assistant message of one tool call for it.
 
 Also here: `make_config`, `make_task` and `make_context`, the small builders
 the agent and tool tests share.
@@ -22,8 +24,8 @@ import math
 import os
 import threading
 from collections import deque
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -60,6 +62,7 @@ class Scripted:
     message: Mapping[str, Any] | None = None  # a chat message, when the reply is one
     usage: tuple[int, int] | str | None = AUTO
     finish_reason: str | None = None  # None: "tool_calls" when there are calls, else "stop"
+    answer: Callable[[Recorded], Mapping[str, Any]] | None = None  # the message, from the request
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +207,13 @@ class ScriptedLLM:
         )
         return self
 
+    def respond(
+        self, answer: Callable[[Recorded], Mapping[str, Any]], *, usage: Any = AUTO
+    ) -> ScriptedLLM:
+        """A reply whose chat message `answer(request)` builds when the request arrives."""
+        self.replies.append(Scripted(answer=answer, usage=usage))
+        return self
+
     def body(self, payload: Any, *, status: int = 200) -> ScriptedLLM:
         """A reply whose whole JSON body is `payload` (an `error` object with HTTP 200, ...)."""
         self.replies.append(Scripted(status, json.dumps(payload).encode()))
@@ -277,6 +287,13 @@ class ScriptedLLM:
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 recorded = Recorded(self.path, headers, raw, body)
                 reply = scripted._answer(recorded)
+                if reply.answer is not None:
+                    try:
+                        reply = replace(reply, message=dict(reply.answer(recorded)))
+                    except Exception as exc:  # the test's answer failed: say so, answer 500
+                        scripted.unexpected.append(f"answer failed: {exc!r}")
+                        body = json.dumps({"error": {"message": f"scripted: {exc!r}"}})
+                        reply = Scripted(500, body.encode())
                 if reply.delay and scripted._stopping.wait(reply.delay):
                     return
                 data = scripted._render(reply, recorded)
@@ -295,6 +312,18 @@ class ScriptedLLM:
                 pass
 
         return Handler
+
+
+def tool_message(
+    name: str, arguments: Mapping[str, Any], call_id: str = "call_0"
+) -> dict[str, Any]:
+    """The assistant message of one call of tool `name` (for `ScriptedLLM.respond`)."""
+    call = {
+        "id": call_id,
+        "type": "function",
+        "function": {"name": name, "arguments": json.dumps(arguments)},
+    }
+    return {"role": "assistant", "content": None, "tool_calls": [call]}
 
 
 def _usage(prompt: int, completion: int) -> dict[str, int]:

@@ -42,8 +42,8 @@ from localhb.config.values import (
     _str_list,
     _Table,
     _tool_choice,
+    default_tool_families,
     duration,
-    tool_families,
 )
 from localhb.core.bounded import MAX_CONFIG_BYTES, NotReadable, read_regular
 from localhb.core.errors import ConfigError
@@ -209,7 +209,7 @@ def _build(data: dict[str, Any], *, home: Path, source: Path | None) -> Config:
         tools=ag.get(
             "tools",
             DEFAULT_TOOL_FAMILIES,
-            tool_families,
+            default_tool_families,
             "a list of tool families (files, shell, ...)",
         ),
     )

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from localhb.core.errors import ConfigError
-from localhb.format.model import TOOL_FAMILIES
+from localhb.format.model import DEFAULT_TOOL_FAMILIES, TOOL_FAMILIES
 
 T = TypeVar("T")
 
@@ -26,6 +26,20 @@ def tool_families(v: Any) -> tuple[str, ...]:
         if item not in TOOL_FAMILIES:
             raise ValueError(f"unknown tool family {item!r}; known: {', '.join(TOOL_FAMILIES)}")
     return tuple(dict.fromkeys(items))
+
+
+def default_tool_families(v: Any) -> tuple[str, ...]:
+    """`[agent] tools`: like `tool_families`, but `history` and `distill` are refused,
+    as they are offered only to tasks that name them in `- Tools:` (the routines)."""
+    families = tool_families(v)
+    named_only = [f for f in families if f not in DEFAULT_TOOL_FAMILIES]
+    if named_only:
+        raise ValueError(
+            f"{named_only[0]!r} is offered only to tasks that name it in `- Tools:` "
+            f"(the routines), never to every task; the families here: "
+            f"{', '.join(DEFAULT_TOOL_FAMILIES)}"
+        )
+    return families
 
 
 class _Table:

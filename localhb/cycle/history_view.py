@@ -1,9 +1,16 @@
 """The store, as the `run_history` tool and the `Check: new failures` gate see it.
 
 Both are read-only. `history_reader` answers the tool with the bounded,
-redacted report of `localhb.state.history`; `new_failures_for` counts the
-failed runs of other tasks since a task's own last run, so the audit routine
-calls the model only when there is something to look at.
+redacted report of `localhb.state.history` (with the paused tasks of the
+file, failed deliveries and the circuit breaker's state); `new_failures_for`
+counts the failed runs of other tasks since a task's own last run, so the
+audit routine calls the model only when there is something to look at.
+
+The breaker's state: when state.db has a `breakers` table (a breaker kept
+across cycles), its rows are shown as stored; otherwise it is read from the
+runs, as main's per-cycle breaker leaves it: the setup failures that opened
+it, whether the latest model run was one (open for the cycle that met it),
+and the `endpoint` skip counter of runs it kept back.
 """
 
 from __future__ import annotations
@@ -11,18 +18,38 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from localhb.state.history import MAX_LIMIT, HistoryQuery, history_report, new_failures
+from localhb.state.history import (
+    MAX_LIMIT,
+    HistoryQuery,
+    clip,
+    history_report,
+    is_setup,
+    new_failures,
+    what_failed,
+)
+from localhb.state.ledger import RunRow
 from localhb.state.store import Store
+
+if TYPE_CHECKING:
+    from localhb.config import Config
 
 SCAN = 1000  # runs read for the report or the gate, newest first
 
 
+BREAKERS_TABLE = "breakers"
+BREAKER_SKIP = "endpoint"  # localhb.cycle.breaker.SKIP_REASON
+
+
 def history_reader(
-    store: Store, clock: Callable[[], datetime], redact: Callable[[str], str]
+    store: Store,
+    clock: Callable[[], datetime],
+    redact: Callable[[str], str],
+    paused: Callable[[], Mapping[str, str]] | None = None,
 ) -> Callable[[Mapping[str, Any]], str]:
-    """The `HistoryReader` for one run (`localhb.agent.tools.base`)."""
+    """The `HistoryReader` for one run (`localhb.agent.tools.base`); `paused` reads the
+    file's paused tasks (id -> the `Paused:` value) when the run can see the file."""
 
     def read(query: Mapping[str, Any]) -> str:
         tz: tzinfo = query["tz"]
@@ -32,11 +59,18 @@ def history_reader(
             task_id=query.get("task") or None,
             failures_only=bool(query.get("failures_only", False)),
         )
+        now = clock()
+        since = now - q.bounded().window
+        rows = store.runs(None, limit=SCAN)
         cycle = store.last_cycle()
         extra: dict[str, Any] = {}
-        failed = _failed_deliveries(store, clock() - q.bounded().window)
+        held = dict(paused()) if paused is not None else {}
+        if held:
+            extra["paused"] = {k: clip(v, 120) or "paused" for k, v in sorted(held.items())}
+        failed = _failed_deliveries(store, since)
         if failed:
             extra["failed_deliveries"] = failed
+        extra["breaker"] = breaker_state(store, rows, since, tz)
         if cycle is not None:
             extra["last_cycle"] = {
                 "at": cycle.completed_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
@@ -44,8 +78,8 @@ def history_reader(
                 "detail": cycle.detail[:240],
             }
         return history_report(
-            store.runs(None, limit=SCAN),
-            now=clock(),
+            rows,
+            now=now,
             tz=tz,
             query=q,
             skips=store.skip_counts(),
@@ -55,6 +89,87 @@ def history_reader(
         )
 
     return read
+
+
+def paused_in_file(config: Config, path: Path | None = None) -> Callable[[], dict[str, str]]:
+    """The file's paused pending tasks (id -> `Paused:` value), read when asked; a file
+    that cannot be read or parsed has none to show."""
+
+    def read() -> dict[str, str]:
+        from localhb.core.errors import HeartbeatFileError
+        from localhb.cycle.adding import read_document
+
+        try:
+            doc = read_document(config, path)
+        except (HeartbeatFileError, OSError):
+            return {}
+        return {t.id: t.paused for t in doc.pending() if t.paused is not None}
+
+    return read
+
+
+def breaker_state(store: Store, rows: list[RunRow], since: datetime, tz: tzinfo) -> dict[str, Any]:
+    """The circuit breaker as the audit sees it (see the module docstring)."""
+    kept = store.skip_counts().get(BREAKER_SKIP)
+    persisted = _persisted_breakers(store)
+    if persisted is not None:
+        state: dict[str, Any] = {"kept": "across cycles", "rows": persisted}
+    else:
+        trips = [r for r in rows if r.started_at >= since and is_setup(r)]
+        answered = [r for r in rows if not is_setup(r) and r.prompt_tokens > 0]
+        latest = trips[0] if trips else None
+        open_now = latest is not None and (
+            not answered or answered[0].started_at < latest.started_at
+        )
+        state = {
+            "kept": "per cycle (each cycle tries the endpoint again)",
+            "state": "open in the latest model run" if open_now else "closed",
+            "setup_failures": len(trips),
+        }
+        if latest is not None:
+            state["last_opened"] = {
+                "at": latest.started_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+                "task": latest.task_id,
+                "reason": clip(what_failed(latest), 200),
+            }
+    if kept is not None:
+        state["runs_kept_back"] = {
+            "count": kept.count,
+            "last": kept.last_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+        }
+    return state
+
+
+def _persisted_breakers(store: Store) -> list[dict[str, Any]] | None:
+    """The rows of state.db's `breakers` table, as stored (clipped), or None without one."""
+    path = getattr(store, "path", None)
+    if not isinstance(path, Path) or not path.is_file():
+        return None
+    import sqlite3
+
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=2)
+    except sqlite3.Error:
+        return None
+    try:
+        found = conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (BREAKERS_TABLE,)
+        ).fetchone()
+        if found is None:
+            return None
+        cur = conn.execute(f"SELECT * FROM {BREAKERS_TABLE} LIMIT 20")
+        names = [d[0] for d in cur.description]
+        return [
+            {
+                n: v if isinstance(v, int | float) or v is None else clip(str(v), 200)
+                for n, v in zip(names, row, strict=True)
+            }
+            for row in cur.fetchall()
+        ]
+    except sqlite3.Error:
+        return None
+    finally:
+        conn.close()
 
 
 def _failed_deliveries(store: Store, since: datetime) -> list[dict[str, Any]]:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from localhb.core.results import Failure, Status
 from localhb.cycle.budget import Budget
-from localhb.cycle.history_view import history_reader, new_failures_for
+from localhb.cycle.history_view import history_reader, new_failures_for, paused_in_file
 from localhb.format.checks import CheckKind
 from localhb.state.records import RunEnd, Trigger
 from localhb.timing.plan import Outcome
@@ -46,7 +46,11 @@ def run_step(
         guard = budget.guard(store) if budget is not None and task.run is None else None
         context: dict[str, Any] = {}
         if task.tools is not None and "history" in task.tools:
-            context["history"] = history_reader(store, clock, agent.redact)
+            config = getattr(agent, "config", None)  # the real agent sees the file
+            paused = None
+            if config is not None:
+                paused = paused_in_file(config, getattr(agent, "heartbeat_file", None))
+            context["history"] = history_reader(store, clock, agent.redact, paused)
         r = agent.run_task(task, guard, **context)
         failure = r.stats.failure
         if budget is not None and failure is not None and failure is Failure.BUDGET:

@@ -6,6 +6,7 @@ runs (clipped) and the patterns code can see without a model, so even a small
 model can name them:
 
     repeated tool errors   the same tool failing the same way in 2+ runs
+    repeated task errors   a task failing with the same error in 2+ runs (a `Run:` command too)
     same-hour failures     a task failing at the same local hour on 2+ days
     setup errors           runs that failed because the endpoint or config is wrong
     growing token use      a task whose latest runs cost twice its earlier ones
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
+from localhb.core.results import Failure
 from localhb.state.ledger import RunRow, SkipCount, Snapshot
 
 MAX_WINDOW = timedelta(days=14)
@@ -33,6 +35,7 @@ SETUP_WORDS = re.compile(
     re.IGNORECASE,
 )
 _NUMBERS = re.compile(r"\d+")
+_FAILURE_WORDS = frozenset(f.value for f in Failure)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +83,22 @@ def failed_calls(row: RunRow) -> list[dict[str, str]]:
     ]
 
 
+def what_failed(row: RunRow) -> str:
+    """What the run said went wrong: its error, or its summary when the error is only
+    the kind of failure (`command`, `max_steps`, ...)."""
+    error = (row.error or "").strip()
+    if error and error not in _FAILURE_WORDS:
+        return error
+    return (row.summary or "").strip() or error
+
+
+def is_setup(row: RunRow) -> bool:
+    """The run failed because the endpoint or config is wrong (`Failure.SETUP`), not the task."""
+    if _result(row).get("failure") == "setup":
+        return True
+    return bool(row.error and SETUP_WORDS.search(row.error))
+
+
 def _is_failure(row: RunRow) -> bool:
     return (row.status or row.state) in FAILED or bool(failed_calls(row))
 
@@ -124,6 +143,17 @@ def patterns(rows: Sequence[RunRow], tz: tzinfo) -> list[str]:
     for (tool, shape), n in tool_errors.most_common():
         if n >= 2:
             found.append(f"tool {tool} failed the same way in {n} runs: {example[(tool, shape)]}")
+    task_errors: Counter[tuple[str, str]] = Counter()
+    said: dict[tuple[str, str], str] = {}
+    for row in rows:
+        text = what_failed(row)
+        if (row.status or row.state) in FAILED and text and not is_setup(row):
+            key = (row.task_id, _shape(text))
+            task_errors[key] += 1
+            said.setdefault(key, clip(text, 160))
+    for (task, shape), n in sorted(task_errors.items(), key=lambda kv: (-kv[1], kv[0])):
+        if n >= 2:
+            found.append(f"task {task} failed the same way in {n} runs: {said[(task, shape)]}")
     by_hour: dict[tuple[str, int], set[str]] = defaultdict(set)
     for row in rows:
         if (row.status or row.state) in FAILED:
@@ -135,9 +165,10 @@ def patterns(rows: Sequence[RunRow], tz: tzinfo) -> list[str]:
                 f"task {task} failed at {hour:02d}:xx on {len(days)} days "
                 f"({', '.join(sorted(days))})"
             )
-    setup = [r for r in rows if r.error and SETUP_WORDS.search(r.error)]
+    setup = [r for r in rows if is_setup(r)]
     if len(setup) >= 2:
-        found.append(f"{len(setup)} runs failed on a setup error: {clip(setup[0].error, 120)}")
+        first = what_failed(setup[0])
+        found.append(f"{len(setup)} runs failed on a setup error: {clip(first, 120)}")
     by_task: dict[str, list[RunRow]] = defaultdict(list)
     for row in sorted(rows, key=lambda r: r.started_at):
         by_task[row.task_id].append(row)

@@ -315,10 +315,27 @@ def test_task_named_like_a_section_is_a_task() -> None:
 
 
 def test_parse_leaves_the_collector_as_it_found_it() -> None:
-    """parse() pauses the GC only while it runs: on stays on, a caller's off stays off,
-    also when parses overlap in threads."""
+    """parse() never touches the process-wide GC: on stays on (also for another thread
+    while a parse runs), a caller's off stays off, also when parses overlap in threads."""
     import gc
     import threading
+
+    seen: list[bool] = []
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            seen.append(gc.isenabled())
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        for _ in range(3):
+            parse("## Pending\n### T\n- Due: 2030-01-01 09:00\n" * 300)
+    finally:
+        done.set()
+        watcher.join()
+    assert seen and all(seen)
 
     assert gc.isenabled()
     parse("## Pending\n### A\n- Due: 2030-01-01 09:00\n")

@@ -11,6 +11,7 @@ import pytest
 
 from localhb import __version__
 from localhb.cli import main
+from localhb.entry import fast_main
 from localhb.state import idle
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,7 +33,7 @@ def home(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
 
 
 def fast(home: Path, now: str, *extra: str) -> int | None:
-    return idle.fast_main(["--home", str(home), *extra, "daemon", "heartbeat", "--now", now])
+    return fast_main(["--home", str(home), *extra, "daemon", "heartbeat", "--now", now])
 
 
 def test_idle_verdict_is_reused(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -64,8 +65,8 @@ def test_any_edit_invalidates(home: Path) -> None:
 
 def test_other_arguments_take_the_full_path(home: Path) -> None:
     """--dry-run, other commands or another --config are never answered from the cache."""
-    assert idle.fast_main(["--home", str(home), "daemon", "heartbeat", "--dry-run"]) is None
-    assert idle.fast_main(["--home", str(home), "tasks"]) is None
+    assert fast_main(["--home", str(home), "daemon", "heartbeat", "--dry-run"]) is None
+    assert fast_main(["--home", str(home), "tasks"]) is None
     other = home / "other.toml"
     other.write_text('[heartbeat]\ntimezone = "Europe/Berlin"\n')
     assert fast(home, "2030-01-10 10:00", "--config", str(other)) is None
@@ -118,6 +119,6 @@ def test_fast_path_imports_no_parser(home: Path) -> None:
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     ).stdout.splitlines()
     assert out[0] == "HEARTBEAT_OK"
-    modules = ["core", "core.bounded", "core.moments", "entry", "state", "state.idle"]
+    modules = ["core", "core.bounded", "core.home", "core.moments", "entry", "state", "state.idle"]
     loaded = ", ".join(f"'localhb.{m}'" for m in modules)
-    assert out[1] == f"0 [{loaded}]"  # the --now and file readers shared with the CLI
+    assert out[1] == f"0 [{loaded}]"  # home, --now and file readers shared with the CLI

@@ -216,11 +216,11 @@ def _cmd_tasks(args: argparse.Namespace) -> int:
 
 # -- init --------------------------------------------------------------------
 def cmd_init(args: argparse.Namespace) -> int:
-    from localhb.config import default_home
+    from localhb.core.home import home_dir
     from localhb.core.templates import read_template
 
     check_home(args)
-    home: Path = (args.home or default_home()).expanduser()
+    home: Path = Path(home_dir(args.home))
     targets = [
         (home / "config.toml", "config.toml"),
         (home / "workspace" / "HEARTBEAT.md", "HEARTBEAT.md"),

@@ -276,13 +276,13 @@ def _foreground(args: argparse.Namespace, config: Config) -> int:
 def _home_and_grace(args: argparse.Namespace) -> tuple[Path, timedelta, Path]:
     """The home, shutdown_grace and state.db; a broken config must not keep `stop`
     from working."""
-    from localhb.config import default_home
+    from localhb.core.home import home_dir
 
     try:
         config = load(args)
     except ConfigError as exc:
         print(f"localhb: warning: {exc} (stopping anyway)", file=sys.stderr)
-        home: Path = (args.home if args.home is not None else default_home()).expanduser()
+        home: Path = Path(home_dir(args.home))
         return home, timedelta(seconds=30), home / "state.db"
     return config.home, config.heartbeat.shutdown_grace, config.state_db
 
@@ -364,9 +364,9 @@ def cmd_status(args: argparse.Namespace) -> int:
     try:
         config = load(args)
     except ConfigError as exc:
-        from localhb.config import default_home
+        from localhb.core.home import home_dir
 
-        home = (args.home if args.home is not None else default_home()).expanduser()
+        home = Path(home_dir(args.home))
         running = find_daemon(home)
         if args.json:
             pid = running.pid if running else None

@@ -6,7 +6,6 @@ from TOML; `localhb.config.values` holds the per-value checks.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta, tzinfo
@@ -280,9 +279,10 @@ class Config:
 
 
 def default_home(env: Mapping[str, str] | None = None) -> Path:
-    env = os.environ if env is None else env
-    raw = env.get("LOCALHB_HOME")
-    return Path(raw).expanduser() if raw else Path.home() / ".localhb"
+    """$LOCALHB_HOME, else ~/.localhb (`localhb.core.home`, shared with the idle path)."""
+    from localhb.core.home import home_dir
+
+    return Path(home_dir(None, env))
 
 
 def zone(name: str | None, *, path: Path | None = None) -> tzinfo:

@@ -8,13 +8,15 @@ its verdict rests on:
 - `written_at`, `due_at` (the earliest moment any task becomes due) and
   `active_until` (when the active-hours window closes), as UTC instants.
 
-A later `daemon heartbeat` is idle without importing the parser when all of
+A later `daemon heartbeat` (recognised and answered by `localhb.entry`, which
+owns argv and stdout) is idle without importing the parser when all of
 those still match and `written_at <= now < min(due_at, active_until)`: the
 schedule is deterministic, so the same inputs give the same answer. Anything
 else, including any error reading the cache, falls back to the full cycle.
 A cycle that is about to run work deletes the cache first, so ledger changes
 made by runs are never hidden behind it. Only the standard library is used
-here; this module is imported on every cycle.
+here; this module is imported on every cycle. The home and config file are
+found with `localhb.core.home`, as the CLI finds them.
 """
 
 from __future__ import annotations
@@ -22,8 +24,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import sys
 from datetime import UTC, datetime
+
+from localhb.core.home import config_file, home_dir
 
 CACHE = "idle.cache"
 LOCALTIME = "/etc/localtime"
@@ -53,50 +56,6 @@ def system_zone() -> str:
     return f"{os.environ.get('TZ', '')}|{where}"
 
 
-def home_of(home: str | None) -> str:
-    if home:
-        return os.path.expanduser(home)
-    env = os.environ.get("LOCALHB_HOME")
-    return os.path.expanduser(env) if env else os.path.join(os.path.expanduser("~"), ".localhb")
-
-
-def config_of(home: str, config: str | None) -> str | None:
-    """The config file the full path would read, or None for built-in defaults."""
-    if config:
-        return os.path.abspath(os.path.expanduser(config))
-    path = os.path.join(home, "config.toml")
-    return path if os.path.exists(path) else None
-
-
-def parse_argv(argv: list[str]) -> tuple[str | None, str | None, str | None] | None:
-    """(home, config, now) when argv is a plain `daemon heartbeat`, else None."""
-    home = config = now = None
-    args = list(argv)
-    while args and args[0].startswith("--"):
-        flag, _, value = args.pop(0).partition("=")
-        if flag not in ("--home", "--config"):
-            return None
-        if not value:
-            if not args:
-                return None
-            value = args.pop(0)
-        if flag == "--home":
-            home = value
-        else:
-            config = value
-    if args[:2] != ["daemon", "heartbeat"]:
-        return None
-    rest = args[2:]
-    if rest:
-        if len(rest) == 1 and rest[0].startswith("--now="):
-            now = rest[0].partition("=")[2]
-        elif len(rest) == 2 and rest[0] == "--now":
-            now = rest[1]
-        else:
-            return None
-    return home, config, now
-
-
 def _when(text: str | None, zone: str | None) -> datetime | None:
     """`--now` as a UTC instant; None when it cannot be decided without the full path."""
     if text is None:
@@ -123,12 +82,12 @@ def _when(text: str | None, zone: str | None) -> datetime | None:
 def is_idle(home: str | None, config: str | None, now_text: str | None, version: str) -> bool:
     """True when the cache proves that a full cycle would find nothing to do."""
     try:
-        root = home_of(home)
+        root = home_dir(home)
         with open(os.path.join(root, CACHE), "rb") as fh:
             blob = fh.read()
         header, _, body = blob.partition(b"\n")
         cache = json.loads(header)
-        cfg = config_of(root, config)
+        cfg = config_file(root, config)
         if cache["version"] != version or cache["config"] != cfg:
             return False
         if cache["system_zone"] is not None and cache["system_zone"] != system_zone():
@@ -190,14 +149,3 @@ def forget(home: str) -> None:
     """Drop the cache: the next cycle takes the full path."""
     with contextlib.suppress(OSError):
         os.unlink(os.path.join(home, CACHE))
-
-
-def fast_main(argv: list[str] | None = None) -> int | None:
-    """Answer an idle `daemon heartbeat` from the cache; None means: run the full CLI."""
-    from localhb import __version__
-
-    args = parse_argv(sys.argv[1:] if argv is None else argv)
-    if args is None or not is_idle(*args, version=__version__):
-        return None
-    sys.stdout.write("HEARTBEAT_OK\n")
-    return 0

@@ -552,7 +552,7 @@ def test_status_moves_due_times_into_active_hours(tmp_path: Path) -> None:
 
 def test_status_prefers_the_daemons_newer_record_of_the_last_cycle(tmp_path: Path) -> None:
     """A cycle that failed before reaching the ledger still shows as the last cycle."""
-    from localhb.cli.daemon_cmd import _status_lines
+    from localhb.cli.daemon_status import status_lines as _status_lines
     from localhb.daemon.state import DaemonState, write_state
     from localhb.daemon.status import gather_status
 

@@ -155,7 +155,8 @@ def test_status_names_the_task_running_now(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A run in progress is shown with its task, run id and how long it has run."""
-    from localhb.cli.daemon_cmd import _status_lines, running_tasks
+    from localhb.cli.daemon_cmd import running_tasks
+    from localhb.cli.daemon_status import status_lines as _status_lines
     from localhb.daemon.status import gather_status
 
     home = make_home(tmp_path, MODEL_TASK)

@@ -31,6 +31,7 @@ def test_health_needs_no_token_and_the_api_does(api_daemon: Start) -> None:
     health = d.call("GET", "/health", token=None)
     assert health.status == 200 and health.body["status"] == "ok"
     assert "token" not in json.dumps(health.body)
+    assert health.headers["server"] == "localhb"  # no Python version
     for token in (None, "wrong", d.token[:-1]):
         for method, path in (("GET", "/api/status"), ("POST", "/api/wakeup")):
             r = d.call(method, path, {} if method == "POST" else None, token=token)
@@ -228,6 +229,12 @@ def test_idempotency_key_answers_the_first_wakeup(api_daemon: Start) -> None:
     assert len(runs(d.home, "nightly")) == 1
     other = d.wake({"task": "nightly", "idempotency_key": "gh-delivery-2"})
     assert other.status == 202 and other.body["id"] != first.body["id"]
+    d.ended(other.body["id"])
+    from datetime import timedelta
+
+    d.clock.now += timedelta(hours=24, minutes=1)  # past the window: a new wakeup
+    late = d.wake({"task": "nightly", "idempotency_key": "gh-delivery-1"})
+    assert late.status == 202 and late.body["id"] not in (first.body["id"], other.body["id"])
 
 
 BAD = [

@@ -2,6 +2,7 @@
 
     GET  /health           no token; 200 or 503 and nothing secret
     POST /api/wakeup       202 {"id": ...}; 400/409 naming the field; 429 Retry-After
+                           (?task=ID: a webhook, the body its payload; GitHub-signed)
     GET  /api/runs/<id>    a wakeup (w...) or a ledger run (a number)
     GET  /api/status       what `localhb daemon status --json` prints
 
@@ -35,8 +36,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from localhb.api.body import MAX_BODY
+from localhb.api.body import MAX_BODY, BadRequest
 from localhb.api.dispatch import Answer, Dispatcher
+from localhb.api.hooks import DELIVERY, EVENT, SIGNATURE, hook_body, is_ping, signed
 from localhb.state.token import read_token, token_matches
 
 __all__ = ["MAX_CONNECTIONS", "REQUEST_DEADLINE", "APIServer"]
@@ -275,6 +277,9 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "localhb"
     sys_version = ""
 
+    def version_string(self) -> str:
+        return self.server_version  # `Server: localhb`, no Python version
+
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("API %s - %s", self.address_string(), format % args)
 
@@ -312,7 +317,9 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 self._send(Answer(404, {"error": f"no such endpoint: {path}"}))
             return
-        refused = self._guard(counted=True)
+        query = self.path.partition("?")[2]
+        signature = None if "Authorization" in self.headers else self.headers.get(SIGNATURE)
+        refused = self._guard(counted=True, token=signature is None)
         if refused is not None:
             self.api._read_done(self.connection)
             self._send(refused)
@@ -322,7 +329,24 @@ class _Handler(BaseHTTPRequestHandler):
         if isinstance(raw, Answer):
             self._send(raw)
             return
+        if signature is not None or query:
+            hooked = self._webhook(query, raw, signature)
+            if isinstance(hooked, Answer):
+                self._send(hooked)
+                return
+            raw = hooked
         self._send(self.api.dispatcher.submit(raw))
+
+    def _webhook(self, query: str, raw: bytes, signature: str | None) -> bytes | Answer:
+        """A webhook (`localhb.api.hooks`): its signature checked, its wakeup body made."""
+        if signature is not None and not signed(signature, raw, self.api.token()):
+            return Answer(401, {"error": f"{SIGNATURE} does not match the body and token"})
+        if signature is not None and is_ping(self.headers.get(EVENT)):
+            return Answer(200, {"pong": True})
+        try:
+            return hook_body(query, raw, self.headers.get(DELIVERY))
+        except BadRequest as exc:
+            return Answer(exc.status, exc.to_dict())
 
     def do_PUT(self) -> None:
         self._wrong_method()
@@ -333,12 +357,15 @@ class _Handler(BaseHTTPRequestHandler):
         self.api._read_done(self.connection)
         self._send(Answer(405, {"error": f"{self.command} is not served"}), allow="GET, POST")
 
-    def _guard(self, *, counted: bool = False) -> Answer | None:
-        """The rate limit (wakeups: `counted`), then the token: a refusal, or None."""
+    def _guard(self, *, counted: bool = False, token: bool = True) -> Answer | None:
+        """The rate limit (wakeups: `counted`), then the token (unless a signed webhook
+        is checked later instead): a refusal, or None."""
         if counted:
             limited = self.api.dispatcher.rate()
             if limited is not None:
                 return limited
+        if not token:
+            return None
         expected = self.api.token()
         given = self.headers.get("Authorization", "")
         scheme, _, value = given.partition(" ")

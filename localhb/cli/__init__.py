@@ -250,7 +250,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     config = load(args)
     path: Path = args.file or config.heartbeat.file
-    doc = read_document(path, config)
+    from localhb.format.migrate import with_migrate_notes
+
+    doc = with_migrate_notes(read_document(path, config))
     if args.json:
         from localhb.cli.validate_json import report
 

@@ -179,7 +179,7 @@ def _weeks(s: str, source: str) -> Recurrence | None:
         if weekday is None:
             raise RecurrenceError(
                 f'"{item.strip()}" is not a day of the week',
-                f'try "every {n} weeks on Friday at 09:00"',
+                f'name days of the week, e.g. "every {n} weeks on Friday at 09:00"',
             )
         days.add(weekday)
     order = sorted(days, key=lambda d: (d - 1) % 7)  # Monday first, as the weeks count
@@ -194,7 +194,8 @@ def _weeks(s: str, source: str) -> Recurrence | None:
 def _bad_weeks(source: str, n: int) -> RecurrenceError:
     return RecurrenceError(
         f'"{source}": every {n} weeks is not a count localhb reads (2 to 52)',
-        'try "every 2 weeks on Friday at 09:00"',
+        'the weeks are counted from 2 to 52, e.g. "every 2 weeks on Friday at 09:00"; for '
+        'a date each year, "yearly on March 15 at 09:00"',
     )
 
 
@@ -242,6 +243,24 @@ def _days_of_month(s: str, source: str) -> Recurrence | None:
         which = "the last day" if dom == "L" else "day " + dom.replace(",", ", ")
         label = f"quarterly on {which.replace(', L', ', the last day')} at {_at_list(times)}"
     return Recurrence(source=source, crons=crons, label=label)
+
+
+def _weekday_of_month(s: str, source: str) -> Recurrence | None:
+    """'last weekday of the month at 17:00' -> rrule BYDAY=MO,...,FR;BYSETPOS=-1."""
+    m = re.fullmatch(
+        rf"(?P<lead>monthly on )?(?:on )?(?:the )?(?P<n>first|1st|last) "
+        rf"(?:weekday|business day|working day)(?P<of>{_OF_MONTH})?{_AT}",
+        s,
+    )
+    if m is None or not (m.group("lead") or m.group("of")):
+        return None
+    n = "first" if m.group("n") in ("first", "1st") else "last"
+    times = _times(m.group("times"))
+    pos = 1 if n == "first" else -1
+    rules = _rrules(f"FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS={pos}", times)
+    return Recurrence(
+        source, rrules=rules, label=f"monthly on the {n} weekday at {_at_list(times)}"
+    )
 
 
 def _quarterly(s: str, source: str) -> Recurrence | None:
@@ -364,7 +383,8 @@ def _dow(text: str, source: str) -> str | None:
 
 def parse_calendar(s: str, source: str) -> Recurrence | None:
     """One of the forms above (`s` normalised as the grammar does), or None for the rest."""
-    for form in (_monthly_ordinals, _weeks, _quarterly, _days_of_month, _yearly, _part_of_day):
+    forms = (_weekday_of_month, _monthly_ordinals, _weeks, _quarterly, _days_of_month)
+    for form in (*forms, _yearly, _part_of_day):
         found = form(s, source)
         if found is not None:
             return found

@@ -22,15 +22,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from localhb.format.blocks import is_blank, parse_blocks
 from localhb.format.dayparts import has_clock_time
-from localhb.format.model import DEFAULT_COMPLETED_SECTIONS, DEFAULT_PENDING_SECTIONS, Section
+from localhb.format.model import (
+    DEFAULT_COMPLETED_SECTIONS,
+    DEFAULT_PENDING_SECTIONS,
+    Diagnostic,
+    Section,
+)
 from localhb.format.parser import KEYS, Document, SectionInfo, parse
 from localhb.format.titles import title_problem, title_schedule
 
-__all__ = ["Migration", "Skipped", "migrate"]
+__all__ = ["Migration", "Skipped", "migrate", "with_migrate_notes"]
 
 _SAFE_KEYS = frozenset({"description", "notes", "priority"})
 """Task keys a moved section's own bullets may hold: they only describe the task."""
@@ -81,11 +86,12 @@ def _why_not(s: SectionInfo) -> str | None:
     trouble = title_problem(s.title, rec)
     if trouble is not None and trouble.fatal:
         return f"{trouble.message} ({trouble.hint})"
-    if rec.crons and not rec.literal_cron and not has_clock_time(rec.source):
+    if (rec.crons or rec.rrules) and not rec.literal_cron and not has_clock_time(rec.source):
         example = rec.describe().replace("00:00", "09:00")
+        rule = rec.describe_rule().replace(" at 00:00", "")
         return (
-            f"its schedule ({rec.describe()}) gives no clock time and localhb will not "
-            f"guess 00:00: write one in the title, e.g. `({example})`"
+            f"its schedule ({rule}) gives no clock time and migrate will not pick 00:00 "
+            f"for it: write the time you mean in the title, e.g. `({example})`"
         )
     return None
 
@@ -208,3 +214,39 @@ def _trial(
         problem = task.problem or after.errors[-1].message
         return f"as a task it would be an error ({problem})"
     return None
+
+
+_COUNT = re.compile(
+    r"(\d+) section\(s\) here are titled with a schedule: `localhb migrate` proposes them as "
+    r"tasks there"
+)
+
+
+def with_migrate_notes(doc: Document) -> Document:
+    """`doc` whose notes on schedule-titled sections say what `localhb migrate` really
+    does with each: a section it leaves alone says so, with the reason, instead of
+    "`localhb migrate` moves it"; the no-Pending warning counts what it moves."""
+    if not any("`localhb migrate`" in d.hint for d in doc.diagnostics):
+        return doc
+    m = migrate(
+        doc.render(),
+        pending_sections=doc.pending_sections,
+        completed_sections=doc.completed_sections,
+    )
+    left = {s.line: s.reason for s in m.skipped}
+
+    def count(_: re.Match[str]) -> str:
+        text = f"{len(m.moved)} section(s) here are titled with a schedule `localhb migrate` "
+        text += "proposes as tasks there"
+        if left:
+            text += f"; it leaves {len(left)} alone (`localhb validate --explain` says why)"
+        return text
+
+    notes: list[Diagnostic] = []
+    for d in doc.diagnostics:
+        if d.line in left and d.hint.startswith("`localhb migrate` moves it"):
+            d = replace(d, hint=f"`localhb migrate` leaves it alone: {left[d.line]}")
+        elif d.line == 0:
+            d = replace(d, hint=_COUNT.sub(count, d.hint))
+        notes.append(d)
+    return replace(doc, diagnostics=tuple(notes))

@@ -38,7 +38,7 @@ from localhb.format.notify import SettingError, parse_setting
 from localhb.format.recurrence import Recurrence, RecurrenceError, parse_recurrence
 from localhb.format.task_clock import task_clock
 from localhb.format.titles import schedule_hint as schedule_hint
-from localhb.format.titles import title_problem
+from localhb.format.titles import shown_schedule, title_problem
 from localhb.format.titles import title_schedule as title_schedule
 from localhb.format.walk import Walker
 
@@ -175,6 +175,8 @@ class _Builder(Walker):
                 self.diag(start, severity, trouble.message, trouble.hint)
                 if trouble.fatal:
                     problems.append(f"line {start + 1}: {trouble.message}")
+                    if found is not None and recurrence is found:
+                        recurrence = shown_schedule(raw_title, found)  # never "at 00:00"
 
         clock = task_clock(by_key, recurrence, lambda f, m, h: bad(f, m, h))
         recurrence = clock.recurrence

@@ -91,7 +91,8 @@ def _day_set(text: str) -> frozenset[int]:
         if single is None:
             raise RecurrenceError(
                 f'"{item}" is not a day of the week',
-                'try "weekly on Monday at 09:00" or "weekdays at 08:00"',
+                "name a day of the week (Monday to Sunday, or mon, tue, ...), "
+                'e.g. "weekly on Monday at 09:00"',
             )
         days.add(single)
     return frozenset(days)
@@ -116,7 +117,9 @@ def _dom_field(text: str) -> str:
         m = re.fullmatch(r"(\d{1,2})(?:st|nd|rd|th)?(?: day)?", item)
         if m is None or not 1 <= int(m.group(1)) <= 31:
             raise RecurrenceError(
-                f'"{item}" is not a day of the month', 'try "monthly on the 1st at 09:00"'
+                f'"{item}" is not a day of the month',
+                'a day of the month is 1 to 28 or "the last day" (e.g. "monthly on the 15th at '
+                '09:00"); the last weekday is "last weekday of the month"',
             )
         day = int(m.group(1))
         if day > 28:
@@ -218,17 +221,21 @@ def _calendar(s: str, source: str) -> Recurrence:
             ) from exc
         if times and not re.search(_DAY_HINT, prefix or suffix):
             raise RecurrenceError(
-                f'"{source}" does not say which days', f'try "daily at {at}"'
+                f'"{source}" does not say which days',
+                f'say which: e.g. "daily at {at}" or "weekdays at {at}"',
             ) from exc
         raise
     if parsed is None:
         at = ", ".join(f"{h:02d}:{m:02d}" for h, m in times)
-        raise RecurrenceError(f'"{source}" gives a time but no days', f'try "daily at {at}"')
+        raise RecurrenceError(
+            f'"{source}" gives a time but no days', f'say which: e.g. "daily at {at}"'
+        )
     dom, dow, explicit = parsed
     if not times:
         if not explicit:
             raise RecurrenceError(
-                f'"{source}" gives days but no time', f'add a time: try "every {s} at 09:00"'
+                f'"{source}" gives days but no time',
+                f'add the time you mean, e.g. "every {s} at 09:00"',
             )
         times = [(0, 0)]
     crons = tuple(f"{m} {h} {dom} * {dow}" for h, m in times)

@@ -23,7 +23,10 @@ __all__ = [
     "hhmm",
 ]
 
-GENERIC_HINT = 'try "every 3h", "daily at 09:00", "weekdays at 08:00" or "cron 0 9 * * 1-5"'
+GENERIC_HINT = (
+    'write a schedule such as "every 3h", "daily at 09:00", "weekdays at 08:00" or '
+    '"cron 0 9 * * 1-5"'
+)
 DAY_ABBR = ("Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat")
 WEEKDAYS = frozenset(range(1, 6))
 WEEKENDS = frozenset({0, 6})

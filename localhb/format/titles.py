@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from localhb.format.dayparts import has_clock_time, part_of_day, time_hint
 from localhb.format.recurrence import (
@@ -25,7 +25,7 @@ from localhb.format.recurrence import (
     schedule_in_parentheses,
 )
 
-__all__ = ["TitleProblem", "schedule_hint", "title_problem", "title_schedule"]
+__all__ = ["TitleProblem", "schedule_hint", "shown_schedule", "title_problem", "title_schedule"]
 
 _GROUPS = re.compile(r"\s*[(（][^)）]*[)）]")
 _GROUP_TEXT = re.compile(r"[(（]([^()（）]*)[)）]")
@@ -140,6 +140,15 @@ def _unsaid_time(title: str, found: Recurrence) -> TitleProblem | None:
                 fatal=True,
             )
     return None
+
+
+def shown_schedule(title: str, found: Recurrence) -> Recurrence:
+    """What the title's schedule is shown as: itself, or, when the title leaves its time
+    unsaid (`Daily (Morning)`), the same without the 00:00 localhb will not run it at."""
+    if _unsaid_time(title, found) is None:
+        return found
+    rule = found.describe_rule().replace(" at 00:00", "")
+    return replace(found, label=f"{rule}, no clock time")
 
 
 def title_problem(title: str, found: Recurrence | None) -> TitleProblem | None:

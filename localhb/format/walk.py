@@ -16,7 +16,7 @@ from localhb.format.blocks import Block, content, is_blank
 from localhb.format.document import SectionInfo, section_name
 from localhb.format.model import Diagnostic, Field, FieldStyle, Form, Section, Severity, Task
 from localhb.format.recurrence import schedule_error_in_parentheses
-from localhb.format.titles import title_schedule
+from localhb.format.titles import shown_schedule, title_schedule
 
 __all__ = ["Walker", "heading_text"]
 
@@ -124,7 +124,8 @@ class Walker:
             self.diag(
                 info.start,
                 Severity.NOTE,
-                f"its title reads as a schedule ({rec.describe()}), but only tasks under a "
+                f"its title reads as a schedule ({shown_schedule(info.title, rec).describe()}), "
+                "but only tasks under a "
                 f"Pending section run{text}",
                 f"`localhb migrate` moves it under `## Pending` as `### {info.title}` "
                 "(it prints the diff; --write applies it)",

@@ -306,3 +306,20 @@ def test_history_reader_shows_paused_tasks_and_the_breaker(tmp_path: Path) -> No
     assert report["breaker"]["state"] == "closed"
     assert "sk-abcdefghijklmnop1234" not in text
     assert HistoryQuery(limit=0).bounded().limit == 1
+
+
+def test_new_failures_counts_a_run_that_ended_after_the_audit_began() -> None:
+    """A failure that started before the audit's last run but ended during it (a second
+    worker) still opens the next audit's gate."""
+    from localhb.cycle.history_view import new_failures_for
+
+    store = memory_store()
+    t0 = datetime(2030, 1, 10, 3, 0, tzinfo=UTC)
+    slow = store.claim("backup", t0, "task", t0, timedelta(minutes=30), 1)
+    assert slow is not None
+    finish(store, "self-audit", t0 + timedelta(minutes=1), "ok")
+    assert new_failures_for(store, "self-audit")() == 0
+    store.finish(
+        slow, RunEnd.from_result("error", {"error": "disk full"}), t0 + timedelta(minutes=9)
+    )
+    assert new_failures_for(store, "self-audit")() == 1

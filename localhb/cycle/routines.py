@@ -13,7 +13,7 @@ knows it is already there (the title may be renamed freely).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -139,4 +139,31 @@ def add_routine(
             f"routine {r.name!r} is already in the file as task {there[r.name]!r}; edit "
             "that task to change it (or delete it and add the routine again)"
         )
-    return add_task(config, r.new_task(schedule), now, path=path)
+    new = r.new_task(schedule)
+    added = add_task(config, new, now, path=path)
+    outside = outside_active_hours(config, new.recurring or "", now)
+    if outside:
+        added = replace(added, warnings=(*added.warnings, outside))
+    return added
+
+
+def outside_active_hours(config: Config, every: str, now: datetime) -> str | None:
+    """A warning when none of the schedule's next slots fall inside `[heartbeat]
+    active_hours` (distill's 02:00 with 09:00-22:00): the routine runs late every time."""
+    from itertools import islice
+
+    from localhb.timing.hours import is_active
+    from localhb.timing.slots import slots_after
+
+    hours = config.heartbeat.active_hours
+    if hours is None:
+        return None
+    tz = config.tz()
+    slots = list(islice(slots_after(parse_recurrence(every), now, tz), 8))
+    if not slots or any(is_active(s, hours, tz) for s in slots):
+        return None
+    return (
+        f"{every} falls outside [heartbeat] active_hours, so it runs each time they open "
+        "instead; to choose its time, edit its `- Recurring:` line (or delete the task and "
+        'add the routine again with --at, e.g. --at "daily at 21:30")'
+    )

@@ -227,10 +227,13 @@ def history_report(
 
 
 def new_failures(rows: Iterable[RunRow], since: datetime | None, *, skip: str) -> int:
-    """Failed runs (or runs with failed tool calls) of tasks other than `skip` after
-    `since` (all of them when None): the audit's zero-token gate."""
+    """Failed runs (or runs with failed tool calls) of tasks other than `skip` that ended
+    after `since` (all of them when None): the audit's zero-token gate. A run that began
+    before `since` but ended after it (another worker's) counts too."""
     return sum(
         1
         for r in rows
-        if r.task_id != skip and (since is None or r.started_at > since) and _is_failure(r)
+        if r.task_id != skip
+        and (since is None or (r.completed_at or r.started_at) > since)
+        and _is_failure(r)
     )

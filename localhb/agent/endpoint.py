@@ -1,7 +1,7 @@
 """The model endpoint, as rules: which URL, which key, when and how long to retry.
 
 No `openai`, and no I/O but reading the key (`resolve_endpoint`, through
-`localhb.agent.credentials`): `localhb.agent.loop` builds the SDK client from
+`localhb.agent.credentials`): `localhb.agent.client` builds the SDK client from
 these, and the runner and CLI can use them without loading the SDK.
 """
 

@@ -310,3 +310,31 @@ def _as_call(obj: Any, names: Sequence[str], step: int, n: int) -> ToolCall | No
     args = obj.get("arguments", obj.get("parameters", obj.get("args", {})))
     raw = args if isinstance(args, str) else json.dumps(args or {}, ensure_ascii=False)
     return ToolCall(f"text_{step}_{n}", resolved, raw)
+
+
+def assistant_message(reply: Reply) -> dict[str, Any]:
+    """The reply as it goes back next turn, in a shape strict servers accept.
+
+    Reasoning goes back in the field it came in (DeepSeek's thinking mode needs
+    it); an empty turn is `content: ""` rather than null with no tool calls.
+    """
+    content: str | None = reply.text or None
+    if content is None and not reply.calls:
+        content = ""
+    message: dict[str, Any] = {"role": "assistant", "content": content}
+    if reply.reasoning_key and reply.reasoning:
+        message[reply.reasoning_key] = reply.reasoning
+    if reply.calls:
+        message["tool_calls"] = [
+            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+            for c in reply.calls
+        ]
+    return message
+
+
+def canonical_arguments(raw: str) -> str:
+    """Arguments as compared for a repeated call: sorted JSON, else the stripped text."""
+    try:
+        return json.dumps(json.loads(raw), sort_keys=True)
+    except ValueError:
+        return raw.strip()

@@ -209,3 +209,10 @@ def short(value: Any, limit: int = 60) -> str:
     if len(text) > limit:
         text = text[: limit - 1] + "…"
     return repr(text) if isinstance(value, str) else text
+
+
+def short_arguments(parsed: Mapping[str, Any], raw: str) -> str:
+    """A call's arguments for a trace line: `key=value, ...`, or the raw text shortened."""
+    if not parsed:
+        return short(raw, 120) if raw.strip() not in ("", "{}") else ""
+    return ", ".join(f"{k}={short(v, 60)}" for k, v in parsed.items())

@@ -10,8 +10,8 @@ task really runs); one run's state and bounds are `localhb.agent.run`. Both are
 re-exported here. The SDK's own retries are off: `ModelClient.complete`
 retries 408/409/429/5xx, timeouts and connection failures itself, with
 `[llm] retry_backoff` doubling (or the server's Retry-After), reporting each
-retry as a trace event, and never past the task's deadline. When retries are spent the run ends as an error result
-naming the reason.
+retry as a trace event, and never past the task's deadline. When retries are
+spent the run ends as an error result naming the reason.
 
 After the task starts nothing raises: every failure is in the result. Bounds:
 `max_steps` model turns, `task_timeout` wall-clock, `max_tokens_per_task`

@@ -7,10 +7,12 @@ import hashlib
 import hmac
 import json
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
+from urllib.parse import quote_plus
 
 from localhb.state.ledger import Ledger
-from tests.api_daemon import Reply, Running, api_daemon
+from tests.api_daemon import FakeClock, Reply, Running, api_daemon
 
 __all__ = ["api_daemon"]
 
@@ -35,11 +37,12 @@ def github(
     secret: str | None = None,
     event: str = "workflow_run",
     delivery: str = "d-1",
+    form: bool = False,
 ) -> Reply:
     """POST as GitHub's webhook deliveries do: signed, no bearer token."""
     sig = hmac.new((secret or d.token).encode(), body, hashlib.sha256).hexdigest()
     headers = {
-        "Content-Type": "application/json",
+        "Content-Type": "application/x-www-form-urlencoded" if form else "application/json",
         "X-Hub-Signature-256": f"sha256={sig}",
         "X-GitHub-Event": event,
         "X-GitHub-Delivery": delivery,
@@ -51,7 +54,7 @@ def github(
 def test_a_signed_github_webhook_runs_the_task_with_its_event(api_daemon: Start) -> None:
     """GitHub's own delivery: signed with the token as secret, no bearer; the event is
     the payload; a redelivery (same delivery id) runs nothing again."""
-    d = api_daemon(ECHO)
+    d = api_daemon(ECHO, clock=FakeClock(step=timedelta(milliseconds=1)))  # distinct slots
     body = json.dumps(EVENT).encode()
     r = github(d, body)
     assert r.status == 202, r.body
@@ -61,6 +64,12 @@ def test_a_signed_github_webhook_runs_the_task_with_its_event(api_daemon: Start)
     again = github(d, body)
     assert again.status == 200 and again.body["repeat"] is True
     assert again.body["id"] == r.body["id"] and len(runs(d.home)) == 1
+    # GitHub's default content type: the same JSON, form-encoded as payload=...
+    form = github(d, b"payload=" + quote_plus(body).encode(), delivery="d-2", form=True)
+    assert form.status == 202, form.body
+    end = d.ended(form.body["id"])
+    assert end["status"] == "ok", end["error"]
+    assert json.loads(got.read_text()) == EVENT
 
 
 def test_a_bad_signature_or_none_is_401_and_a_ping_runs_nothing(api_daemon: Start) -> None:

@@ -11,7 +11,8 @@ and, instead of `Authorization: Bearer`, GitHub's `X-Hub-Signature-256:
 sha256=<hex>`: the HMAC-SHA256 of the body keyed with the API token (the
 token is the webhook's secret), compared in constant time. GitHub's delivery
 id (`X-GitHub-Delivery`) is the idempotency key, so a redelivery runs nothing
-twice, and its `ping` event (sent when the hook is made) runs nothing.
+twice, and its `ping` event (sent when the hook is made) runs nothing. Both
+of GitHub's content types are read: JSON, and the form `payload=<JSON>`.
 """
 
 from __future__ import annotations
@@ -65,12 +66,17 @@ def hook_body(query: str, body: bytes, delivery: str | None) -> bytes:
         wakeup[name] = values[0]
     if "task" not in wakeup and "prompt" not in wakeup:
         raise BadRequest("a webhook names ?task=<id> or ?prompt=<text>", field="task")
+    if body.startswith(b"payload="):  # GitHub's default content type: the JSON, form-encoded
+        try:
+            body = parse_qs(body.decode("utf-8"), strict_parsing=True)["payload"][0].encode()
+        except (UnicodeDecodeError, ValueError, KeyError):
+            raise BadRequest("the form-encoded body cannot be read", field="payload") from None
     if body.strip():
         try:
             wakeup["payload"] = json.loads(body.decode("utf-8"))
         except (UnicodeDecodeError, ValueError):
             raise BadRequest(
-                "a webhook's body must be JSON (GitHub: content type application/json)",
+                "a webhook's body must be JSON",
                 field="payload",
             ) from None
     if delivery and delivery.strip():

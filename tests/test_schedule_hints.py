@@ -69,6 +69,8 @@ def test_title_fixes_never_invent(heading: str, invented: str) -> None:
     [
         ("every two hours", "every 2h", None),
         ("every three days", "every 3d", None),
+        ("every two weeks on friday at 9", "every 2 weeks on Fri at 09:00", None),
+        ("every fifteen minutes, 9am-5pm", "every 15m, 09:00-17:00", None),
         ("last weekday of the month at 17:00", "monthly on the last weekday at 17:00", None),
         ("first business day of the month at 9am", "monthly on the first weekday at 09:00", None),
         ("monthly on the last weekday at 17:00", "monthly on the last weekday at 17:00", None),

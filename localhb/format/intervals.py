@@ -30,12 +30,6 @@ _COUNTED = re.compile(
     r"(\d+)(?:st|nd|rd|th)?(?: ?(?:-|–|to|or) ?(\d+)(?:st|nd|rd|th)?)? ?"
     r"(?:heartbeats?|cycles?|beats?|ticks?|runs?|checks?)"
 )
-_NUMBERS = {
-    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15,
-    "twenty": 20, "thirty": 30, "forty-five": 45, "ninety": 90,
-}  # fmt: skip
-_WORD = re.compile(r"^(" + "|".join(sorted(_NUMBERS, key=len, reverse=True)) + r")\b")
 _DEFAULT_BEAT = timedelta(minutes=30)
 
 
@@ -109,8 +103,6 @@ def parse_interval(rest: str, source: str) -> Recurrence:
             shown = format_duration(timedelta(seconds=int(seconds))) if seconds else "3h"
             hint = f'give the exact interval you mean, e.g. "every {shown}"'
         raise RecurrenceError(f'"{source}" is approximate', hint)
-    if (word := _WORD.match(rest)) is not None:  # "every two hours"
-        rest = str(_NUMBERS[word.group(1)]) + rest[word.end() :]
     rest = {"half hour": "30m", "half an hour": "30m", "quarter hour": "15m"}.get(rest, rest)
     rest = {"other day": "2d", "other week": "14d", "fortnight": "14d"}.get(rest, rest)
     rest = {"other hour": "2h", "other minute": "2m"}.get(rest, rest)

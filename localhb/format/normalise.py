@@ -53,8 +53,19 @@ _CHINESE_RULES: tuple[tuple[str, str], ...] = (
 )
 
 
+_NUMBERS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15,
+    "twenty": 20, "thirty": 30, "forty-five": 45, "ninety": 90,
+}  # fmt: skip
+_COUNT_WORD = re.compile(
+    r"\b(every|each) (" + "|".join(sorted(_NUMBERS, key=len, reverse=True)) + r")\b"
+)
+
+
 def normalise(text: str) -> str:
-    """Lower case, ASCII punctuation, single spaces, no trailing period."""
+    """Lower case, ASCII punctuation, single spaces, no trailing period; a number word
+    after "every" in digits ("every two weeks" -> "every 2 weeks")."""
     s = unicodedata.normalize("NFKC", text).lower().strip().strip("\"'`").strip()
     s = s.rstrip(".。").strip()
     s = re.sub(r"\b([ap])\.\s?m\b\.?", r"\1m", s)
@@ -63,6 +74,7 @@ def normalise(text: str) -> str:
     s = re.sub(r"\s*,\s*", ", ", s)
     s = re.sub(r"\s*&\s*", " and ", s)
     s = re.sub(r"\s+", " ", s).strip()
+    s = _COUNT_WORD.sub(lambda m: f"{m.group(1)} {_NUMBERS[m.group(2)]}", s)
     return re.sub(r"(, )+", ", ", s).strip(", ")
 
 

@@ -74,6 +74,11 @@ def test_title_fixes_never_invent(heading: str, invented: str) -> None:
         ("last weekday of the month at 17:00", "monthly on the last weekday at 17:00", None),
         ("first business day of the month at 9am", "monthly on the first weekday at 09:00", None),
         ("monthly on the last weekday at 17:00", "monthly on the last weekday at 17:00", None),
+        (
+            "RRULE:FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1;BYHOUR=9",
+            "monthly on the last weekday at 09:00",
+            None,
+        ),
     ],
 )
 def test_forms_the_hints_pointed_at_are_read(text: str, shown: str, first: None) -> None:

@@ -219,6 +219,11 @@ def describe_rrule(body: str) -> str | None:
             return None
         which = ", ".join(ordinal_day(n, d) for n, d in days)
         return f"monthly on the {which} at {times}"
+    if freq == "MONTHLY" and interval == 1 and known == {"BYDAY", "BYSETPOS"}:
+        pos = {"1": "first", "-1": "last"}.get(parts["BYSETPOS"])
+        if parts["BYDAY"] == "MO,TU,WE,TH,FR" and pos is not None:
+            return f"monthly on the {pos} weekday at {times}"
+        return None
     if freq == "YEARLY" and interval == 1 and known == {"BYMONTH", "BYDAY"}:
         days, months = _weekdays(parts["BYDAY"]), _ints(parts["BYMONTH"])
         if days is None or months is None or len(days) != 1 or len(months) != 1:

@@ -11,7 +11,6 @@ seeded ledger, and who is offered the tool.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -24,7 +23,12 @@ import tomli_w
 
 from localhb.cli import main
 from localhb.config import load_config
-from localhb.cycle.history_view import breaker_state, history_reader, paused_in_file
+from localhb.cycle.history_view import (
+    breaker_from_runs,
+    breaker_state,
+    history_reader,
+    paused_in_file,
+)
 from localhb.state.history import HistoryQuery, patterns
 from localhb.state.records import RunEnd
 from localhb.state.store import Store, memory_store, open_store
@@ -237,12 +241,27 @@ def test_patterns_name_each_kind() -> None:
     assert "task digest failed the same way" not in text
 
 
-def test_breaker_state_from_the_runs_and_from_a_breakers_table(tmp_path: Path) -> None:
-    """Without a `breakers` table the state is read from the runs and the `endpoint` skip
-    counter; with one, its rows are shown as stored."""
+class KeptBreakers:
+    """A store that keeps breakers across cycles (as state.db `breakers` does): the
+    memory ledger, with `breakers()` answering the open rows given."""
+
+    def __init__(self, store: Store, rows: list[dict[str, Any]]) -> None:
+        self._store, self._rows = store, rows
+
+    def breakers(self) -> list[dict[str, Any]]:
+        return self._rows
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+
+def test_breaker_state_from_the_runs_and_from_kept_breakers() -> None:
+    """Read from the runs and the `endpoint` skip counter; a store that keeps breakers
+    across cycles says from its open rows whether it is open now."""
     now = datetime(2030, 1, 10, 12, 0, tzinfo=UTC)
+    since = now - timedelta(hours=24)
     store = memory_store()
-    assert breaker_state(store, [], now - timedelta(hours=24), BERLIN)["state"] == "closed"
+    assert breaker_from_runs([], since, BERLIN)["state"] == "closed"
     finish(
         store,
         "digest",
@@ -252,32 +271,31 @@ def test_breaker_state_from_the_runs_and_from_a_breakers_table(tmp_path: Path) -
         error="401 from the endpoint: bad key",
     )
     store.record_skip("endpoint", now - timedelta(hours=2))
-    state = breaker_state(store, store.runs(None), now - timedelta(hours=24), BERLIN)
+    state = breaker_from_runs(store.runs(None), since, BERLIN)
     assert state["state"] == "open in the latest model run"
     assert state["last_opened"]["task"] == "digest"
     assert "401" in state["last_opened"]["reason"]
-    assert state["runs_kept_back"]["count"] == 1
     finish(store, "digest", now - timedelta(hours=1), "ok", tokens=50)
-    state = breaker_state(store, store.runs(None), now - timedelta(hours=24), BERLIN)
+    state = breaker_from_runs(store.runs(None), since, BERLIN)
     assert state["state"] == "closed" and state["setup_failures"] == 1
 
-    home = tmp_path / "home"
-    (home / "workspace").mkdir(parents=True)
-    (home / "workspace" / "HEARTBEAT.md").write_text(BACKUP)
-    (home / "config.toml").write_text("")
-    config = load_config(None, home=home)
-    with open_store(config) as disk:
-        pass
-    with sqlite3.connect(config.state_db) as conn:
-        conn.execute("CREATE TABLE breakers (endpoint TEXT, state TEXT, opened_at TEXT)")
-        conn.execute("INSERT INTO breakers VALUES ('http://h/v1', 'open', '2030-01-10T11:00')")
-    conn.close()
-    with open_store(config) as disk:
-        state = breaker_state(disk, [], now - timedelta(hours=24), BERLIN)
-    assert state["kept"] == "across cycles"
-    assert state["rows"] == [
-        {"endpoint": "http://h/v1", "state": "open", "opened_at": "2030-01-10T11:00"}
-    ]
+    row = {
+        "scope": "endpoint",
+        "kind": "config",
+        "reason": "401 from the endpoint",
+        "fingerprint": "f00d",
+        "failures": 3,
+        "retry_at": "2030-01-10T13:00:00+00:00",
+    }
+    kept = KeptBreakers(store, [row])
+    state = breaker_state(kept, kept.runs(None), since, BERLIN)
+    assert state["kept"] == "across cycles" and state["state"] == "open"
+    assert state["open"] == [{k: v for k, v in row.items() if k != "fingerprint"}]
+    assert state["runs_kept_back"]["count"] == 1
+    assert state["setup_failures"] == 1  # the runs still tell their part
+    closed = KeptBreakers(store, [])
+    state = breaker_state(closed, closed.runs(None), since, BERLIN)
+    assert state["state"] == "closed" and "open" not in state
 
 
 def test_history_reader_shows_paused_tasks_and_the_breaker(tmp_path: Path) -> None:

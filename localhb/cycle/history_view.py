@@ -6,11 +6,11 @@ file, failed deliveries and the circuit breaker's state); `new_failures_for`
 counts the failed runs of other tasks since a task's own last run, so the
 audit routine calls the model only when there is something to look at.
 
-The breaker's state: when state.db has a `breakers` table (a breaker kept
-across cycles), its rows are shown as stored; otherwise it is read from the
-runs, as main's per-cycle breaker leaves it: the setup failures that opened
-it, whether the latest model run was one (open for the cycle that met it),
-and the `endpoint` skip counter of runs it kept back.
+The breaker's state is read from the runs, as a per-cycle breaker leaves it
+(the setup failures that opened it, whether the latest model run was one)
+with the `endpoint` skip counter of runs it kept back; when the store keeps
+breakers across cycles (`Store.breakers()`, state.db `breakers`, one row per
+open breaker), its open rows say whether it is open now.
 """
 
 from __future__ import annotations
@@ -38,7 +38,6 @@ if TYPE_CHECKING:
 SCAN = 1000  # runs read for the report or the gate, newest first
 
 
-BREAKERS_TABLE = "breakers"
 BREAKER_SKIP = "endpoint"  # localhb.cycle.breaker.SKIP_REASON
 
 
@@ -110,28 +109,14 @@ def paused_in_file(config: Config, path: Path | None = None) -> Callable[[], dic
 
 def breaker_state(store: Store, rows: list[RunRow], since: datetime, tz: tzinfo) -> dict[str, Any]:
     """The circuit breaker as the audit sees it (see the module docstring)."""
-    kept = store.skip_counts().get(BREAKER_SKIP)
+    state = breaker_from_runs(rows, since, tz)
     persisted = _persisted_breakers(store)
-    if persisted is not None:
-        state: dict[str, Any] = {"kept": "across cycles", "rows": persisted}
-    else:
-        trips = [r for r in rows if r.started_at >= since and is_setup(r)]
-        answered = [r for r in rows if not is_setup(r) and r.prompt_tokens > 0]
-        latest = trips[0] if trips else None
-        open_now = latest is not None and (
-            not answered or answered[0].started_at < latest.started_at
-        )
-        state = {
-            "kept": "per cycle (each cycle tries the endpoint again)",
-            "state": "open in the latest model run" if open_now else "closed",
-            "setup_failures": len(trips),
-        }
-        if latest is not None:
-            state["last_opened"] = {
-                "at": latest.started_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
-                "task": latest.task_id,
-                "reason": clip(what_failed(latest), 200),
-            }
+    if persisted is not None:  # a breaker kept across cycles: its open rows are the truth
+        state["kept"] = "across cycles"
+        state["state"] = "open" if persisted else "closed"
+        if persisted:
+            state["open"] = persisted
+    kept = store.skip_counts().get(BREAKER_SKIP)
     if kept is not None:
         state["runs_kept_back"] = {
             "count": kept.count,
@@ -140,36 +125,44 @@ def breaker_state(store: Store, rows: list[RunRow], since: datetime, tz: tzinfo)
     return state
 
 
-def _persisted_breakers(store: Store) -> list[dict[str, Any]] | None:
-    """The rows of state.db's `breakers` table, as stored (clipped), or None without one."""
-    path = getattr(store, "path", None)
-    if not isinstance(path, Path) or not path.is_file():
-        return None
-    import sqlite3
+def breaker_from_runs(rows: list[RunRow], since: datetime, tz: tzinfo) -> dict[str, Any]:
+    """The per-cycle breaker, read from the runs (newest first): the setup failures that
+    opened it in the window, and whether the latest run that met the model was one."""
+    trips = [r for r in rows if r.started_at >= since and is_setup(r)]
+    answered = [r for r in rows if not is_setup(r) and r.prompt_tokens > 0]
+    latest = trips[0] if trips else None
+    open_now = latest is not None and (not answered or answered[0].started_at < latest.started_at)
+    state: dict[str, Any] = {
+        "kept": "per cycle (each cycle tries the endpoint again)",
+        "state": "open in the latest model run" if open_now else "closed",
+        "setup_failures": len(trips),
+    }
+    if latest is not None:
+        state["last_opened"] = {
+            "at": latest.started_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+            "task": latest.task_id,
+            "reason": clip(what_failed(latest), 200),
+        }
+    return state
 
-    try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=2)
-    except sqlite3.Error:
+
+def _persisted_breakers(store: Store) -> list[dict[str, Any]] | None:
+    """The open breakers a store keeps across cycles (`breakers()`, state.db `breakers`:
+    one row per open breaker), or None for a store that keeps none."""
+    read = getattr(store, "breakers", None)
+    if not callable(read):
         return None
-    try:
-        found = conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (BREAKERS_TABLE,)
-        ).fetchone()
-        if found is None:
-            return None
-        cur = conn.execute(f"SELECT * FROM {BREAKERS_TABLE} LIMIT 20")
-        names = [d[0] for d in cur.description]
-        return [
+    shown: list[dict[str, Any]] = []
+    for row in list(read())[:20]:
+        data = row.to_dict() if hasattr(row, "to_dict") else dict(row)
+        data.pop("fingerprint", None)
+        shown.append(
             {
-                n: v if isinstance(v, int | float) or v is None else clip(str(v), 200)
-                for n, v in zip(names, row, strict=True)
+                k: v if v is None or isinstance(v, int | float) else clip(str(v), 200)
+                for k, v in data.items()
             }
-            for row in cur.fetchall()
-        ]
-    except sqlite3.Error:
-        return None
-    finally:
-        conn.close()
+        )
+    return shown
 
 
 def _failed_deliveries(store: Store, since: datetime) -> list[dict[str, Any]]:

@@ -341,3 +341,18 @@ def test_new_failures_counts_a_run_that_ended_after_the_audit_began() -> None:
         slow, RunEnd.from_result("error", {"error": "disk full"}), t0 + timedelta(minutes=9)
     )
     assert new_failures_for(store, "self-audit")() == 1
+
+
+def test_run_history_shows_a_breaker_kept_in_state_db() -> None:
+    """With the breakers table (localhb.state.breakers), an open endpoint breaker is in
+    run_history's answer as stored: open, why, by which task, when it is tried again."""
+    pytest.importorskip("localhb.state.breakers")
+    now = datetime(2030, 1, 10, 12, 0, tzinfo=UTC)
+    store = memory_store()
+    trip = getattr(store, "trip_breaker")  # noqa: B009 (only with the breakers table)
+    trip("endpoint", "401 Unauthorized: bad key", now, fingerprint="f", tripped_by="digest")
+    report = json.loads(history_reader(store, lambda: now, str)({"tz": BERLIN}))
+    (row,) = report["breaker"]["open"]
+    assert report["breaker"]["state"] == "open" and report["breaker"]["kept"] == "across cycles"
+    assert row["reason"] == "401 Unauthorized: bad key" and row["tripped_by"] == "digest"
+    assert "fingerprint" not in row

@@ -319,7 +319,10 @@ def test_check_forms_parse(value: str, kind: CheckKind, target: str, expect: str
     assert (spec.kind, spec.target, spec.expect) == (kind, target, expect)
 
 
-@pytest.mark.parametrize("value", ["GET http://h/", "GET http://h/ is ok", "file x.txt", ""])
+@pytest.mark.parametrize(
+    "value",
+    ["GET http://h/", "GET http://h/ is ok", "GET example.org/up is 200", "file x.txt", ""],
+)
 def test_bad_check_is_a_file_error(value: str) -> None:
     """A `Check:` that starts like a GET or file check but is malformed is a line error."""
     with pytest.raises(CheckSyntaxError):

@@ -79,6 +79,11 @@ def parse_check(value: str) -> CheckSpec:
                 "`GET <url> contains <text>`"
             )
         url, op, arg = m.group("url"), m.group("op").lower(), m.group("arg")
+        if not re.match(r"https?://[^/\s]", url, re.IGNORECASE):
+            raise CheckSyntaxError(
+                f"Check: {url!r} is not a URL; write it with http:// or https:// "
+                f"(`GET https://{url.split('://')[-1]} {op} ...`)"
+            )
         if op == "is":
             if not re.fullmatch(r"[1-5]\d\d", arg):
                 raise CheckSyntaxError(f"Check: {arg!r} is not an HTTP status like 200")

@@ -180,6 +180,16 @@ def test_mcp_list_shows_servers_and_tools(
     rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
     assert rows["time"]["ok"] and not rows["dead"]["ok"]
     assert rows["dead"]["error"].startswith("cannot start")
+    listed = subprocess.run(  # a process of its own: Python's last-resort stderr logger
+        [sys.executable, "-m", "localhb", "--home", str(home), "mcp", "list"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert listed.returncode == 1
+    assert "dead (stdio: " in listed.stdout and "does NOT start: cannot start" in listed.stdout
+    assert listed.stderr == ""  # said once, on stdout, not again as a stray warning
 
 
 def test_doctor_starts_each_server_and_lists_its_tools(

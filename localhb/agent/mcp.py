@@ -42,7 +42,8 @@ from localhb.agent.tools.base import Tool, ToolContext, cap_bytes
 from localhb.config import MCPServer
 from localhb.core.errors import ToolError
 
-log = logging.getLogger("localhb")
+log = logging.getLogger("localhb.mcp")
+log.addHandler(logging.NullHandler())  # to agent.log when one is set up; never bare stderr
 T = TypeVar("T")
 SEP = "__"
 STOP_GRACE = 10.0  # seconds a server gets to stop before the hub gives up waiting

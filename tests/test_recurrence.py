@@ -306,3 +306,37 @@ def test_parse_never_fails_with_anything_but_recurrence_error(text: str) -> None
         parse_recurrence(text)
     except RecurrenceError as err:
         assert err.message
+
+
+@pytest.mark.parametrize(
+    ("text", "schedule", "command"),
+    [
+        (
+            "0 3 * * * tar czf backups/notes.tgz notes",
+            "0 3 * * *",
+            "tar czf backups/notes.tgz notes",
+        ),
+        (
+            "*/15 9-17 * * mon-fri  /usr/bin/check --quiet",
+            "*/15 9-17 * * mon-fri",
+            "/usr/bin/check --quiet",
+        ),
+        ("cron: 0 9,17 * * * echo hi", "0 9,17 * * *", "echo hi"),
+    ],
+)
+def test_a_whole_crontab_line_says_how_to_split_it(text: str, schedule: str, command: str) -> None:
+    """A crontab line pasted into `Recurring:` whole is refused with the Recurring and Run
+    lines it should become."""
+    with pytest.raises(RecurrenceError) as caught:
+        parse_recurrence(text)
+    assert "is a whole crontab line" in caught.value.message
+    assert f"`- Recurring: {schedule}`" in caught.value.hint
+    assert f"`- Run: {command}`" in caught.value.hint
+
+
+@pytest.mark.parametrize(
+    "text", ["0 3 * * *", "0 9 * * 1-5 Europe/Berlin", "cron: 0 9,17 * * mon-fri"]
+)
+def test_a_cron_alone_is_not_a_crontab_line(text: str) -> None:
+    """A cron expression alone, or with a zone, still parses as a schedule."""
+    assert parse_recurrence(text).crons

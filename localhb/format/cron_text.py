@@ -14,7 +14,7 @@ from cronsim import CronSim, CronSimError
 
 from localhb.format.recurrence_model import Recurrence, RecurrenceError
 
-__all__ = ["CRON_TOKEN", "cron_text", "parse_cron"]
+__all__ = ["CRON_TOKEN", "cron_text", "crontab_line", "parse_cron"]
 
 _CRON_NAME = r"(?:mon|tue|wed|thu|fri|sat|sun|jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)"
 CRON_TOKEN = re.compile(rf"[\d*/,\-]+|{_CRON_NAME}(?:[-,](?:{_CRON_NAME}|\d+))*")
@@ -56,3 +56,18 @@ def cron_text(text: str) -> str | None:
     if len(tokens) == 5 and "*" in s and all(CRON_TOKEN.fullmatch(t) for t in tokens):
         return s
     return None
+
+
+def crontab_line(text: str) -> tuple[str, str] | None:
+    """A whole crontab line (`0 3 * * * tar czf ...`) split into its schedule and its
+    command, or None: the hint for a line pasted into `Recurring:` as it was."""
+    m = re.fullmatch(r"\s*(?:cron(?:tab)?\s*:?\s*)?((?:\S+\s+){4}\S+)\s+(\S.*?)\s*", text)
+    if m is None:
+        return None
+    schedule, command = " ".join(m.group(1).split()), m.group(2)
+    tokens = schedule.lower().split()
+    if schedule.endswith(",") or m.group(2).startswith(("-", ",")):
+        return None  # `0 9 * * 1-5, 9am-5pm`: a cron and its window, not a command
+    if "*" not in schedule or not all(CRON_TOKEN.fullmatch(t) for t in tokens):
+        return None
+    return schedule, command

@@ -38,6 +38,7 @@ from localhb.format.clock import SEP as _SEP
 from localhb.format.clock import day as _day
 from localhb.format.clock import time_value as _time_value
 from localhb.format.cron_text import cron_text as _cron_text
+from localhb.format.cron_text import crontab_line
 from localhb.format.cron_text import parse_cron as _cron
 from localhb.format.dayparts import part_of_day, time_hint
 from localhb.format.intervals import parse_interval as _interval
@@ -305,6 +306,14 @@ def parse_recurrence(text: str) -> Recurrence:
 
 
 def _rule(text: str, source: str) -> Recurrence:
+    pasted = crontab_line(text)
+    if pasted is not None:
+        schedule, command = pasted
+        raise RecurrenceError(
+            f'"{source}" is a whole crontab line',
+            f"keep the schedule here (`- Recurring: {schedule}`) and put the command on "
+            f"a line of its own (`- Run: {command}`)",
+        )
     cron = _cron_text(text)
     if cron is not None:
         return _cron(cron, source)

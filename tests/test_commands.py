@@ -169,6 +169,23 @@ def test_command_check_gates_a_run_task(tmp_path: Path, server: ScriptedLLM, run
     assert [r[3] for r in rows(home)] == [0, 0, 0]
 
 
+def test_runs_show_names_the_code_check(
+    tmp_path: Path, server: ScriptedLLM, run: Run, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`runs show` of a code check says what was checked, with no model, and how it ended."""
+    home = make_home(tmp_path, server, GATED.format(check="ls ready.flag"))
+    run(home, "--now", "2024-01-15 10:00")
+    capsys.readouterr()
+    assert main(["--home", str(home), "runs", "show", "deploy-when-flagged"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1:3] == [
+        "> deploy-when-flagged: check in code, no model",
+        "   0 check(command `ls ready.flag` exits 0) -> ok",
+    ]
+    assert lines[3].startswith("= condition not met: exit 2: ls: cannot access")
+    assert server.requests == []
+
+
 def test_check_command_runs_under_the_read_only_policy(
     tmp_path: Path, server: ScriptedLLM, run: Run
 ) -> None:

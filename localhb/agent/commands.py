@@ -52,13 +52,15 @@ MODEL = NO_MODEL  # what RunStats.model says for work that used no model
 class CheckVerdict:
     """How a code check went: `met`, why (`evidence`), or `error` when it could not run.
 
-    `fingerprint` is the watched file's state, for `file <path> changed`.
+    `fingerprint` is the watched file's state, for `file <path> changed`; `checked`
+    what was checked (`file go.flag exists`, redacted), for the run's trace.
     """
 
     met: bool
     evidence: str
     error: str | None = None
     fingerprint: str | None = None
+    checked: str = ""
 
     @property
     def outcome(self) -> str:
@@ -77,6 +79,8 @@ class CheckVerdict:
         }
         if self.fingerprint is not None:
             data["fingerprint"] = self.fingerprint
+        if self.checked:
+            data["checked"] = self.checked
         return data
 
 
@@ -240,6 +244,7 @@ def evaluate_check(
         one_line(redact(verdict.evidence)),
         None if verdict.error is None else one_line(redact(verdict.error)),
         verdict.fingerprint,
+        checked=one_line(redact(spec.describe()), 120),
     )
     if on_event is not None:
         on_event(
@@ -247,7 +252,7 @@ def evaluate_check(
                 kind=EventKind.TOOL,
                 task_id=task.id,
                 tool="check",
-                text=one_line(redact(spec.describe()), 120),
+                text=verdict.checked,
                 outcome="ok" if verdict.error is None else "error",
                 detail=verdict.error or f"{verdict.outcome}: {verdict.evidence}",
             )

@@ -91,7 +91,13 @@ def show_lines(row: RunRow, tz: tzinfo) -> list[str]:
     started = row.started_at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S %Z")
     lines = [f"run {row.id}: {row.task_id}{kind}, slot {row.slot}{attempt}, started {started}"]
     model = result.get("model")
-    if model == NO_MODEL:
+    if result.get("check") == "code":
+        lines.append(f"> {row.task_id}: check in code, no model")
+        if result.get("checked"):  # as live: ok when it could be evaluated, met or not
+            error = result.get("error")
+            ended = "ok" if error is None else f"ERROR: {error}"
+            lines.append(f"   0 check({result['checked']}) -> {ended}")
+    elif model == NO_MODEL:
         what = "check, no model" if row.kind == "check" else "command, no model"
         lines.append(f"> {row.task_id}: {what}")
     elif model:

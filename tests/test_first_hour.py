@@ -115,6 +115,20 @@ def test_init_hint_keeps_the_home(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert done.returncode == 0, done.stderr
 
 
+def test_init_writes_the_config_it_was_given(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`init --config FILE` writes that file (not <home>/config.toml), so the hint it
+    prints, which repeats `--config FILE`, works."""
+    home, config = tmp_path / "home", tmp_path / "etc" / "localhb.toml"
+    assert main(["init", "--home", str(home), "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert f"created  {config}" in out and config.is_file()
+    assert not (home / "config.toml").exists()
+    assert main(["--home", str(home), "--config", str(config), "tasks"]) == 0
+    assert "heartbeat-log" in capsys.readouterr().out
+
+
 def test_error_hints_keep_the_home(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """The file-not-found hint names `init` with the --home the command was given."""
     assert main(["--home", str(tmp_path), "tasks"]) == 2

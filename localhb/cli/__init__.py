@@ -43,7 +43,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.set_defaults(build_parser=build_parser)  # for `completion`, without a cycle
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    p = sub.add_parser("init", help="create the home: config.toml and workspace/HEARTBEAT.md")
+    p = sub.add_parser(
+        "init",
+        help="create the home: config.toml and workspace/HEARTBEAT.md",
+        description="Create the home with <home>/config.toml (or the --config file) and "
+        "workspace/HEARTBEAT.md from the templates; an existing file is kept.",
+    )
     p.add_argument("--home", type=Path, default=argparse.SUPPRESS, help=home_help)
     p.set_defaults(handler=cmd_init)
 
@@ -221,12 +226,14 @@ def cmd_init(args: argparse.Namespace) -> int:
 
     check_home(args)
     home: Path = Path(home_dir(args.home))
+    given = getattr(args, "config", None)
     targets = [
-        (home / "config.toml", "config.toml"),
+        (given.expanduser() if given else home / "config.toml", "config.toml"),
         (home / "workspace" / "HEARTBEAT.md", "HEARTBEAT.md"),
     ]
     for directory in (home, home / "workspace", home / "workspace" / "memory"):
         directory.mkdir(parents=True, exist_ok=True)
+    targets[0][0].parent.mkdir(parents=True, exist_ok=True)  # `--config` elsewhere
     for target, template in targets:
         if target.exists():
             print(f"kept     {target} (already exists)")

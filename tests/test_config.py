@@ -149,3 +149,26 @@ def test_absurd_durations_are_config_errors(tmp_path: Path, value: str, words: s
     with pytest.raises(ConfigError) as caught:
         load_config(path)
     assert "[heartbeat] interval" in str(caught.value) and words in str(caught.value)
+
+
+def test_the_starter_config_offers_budget_and_mcp_as_comments(tmp_path: Path) -> None:
+    """The config `init` writes has [budget] and [[mcp.servers]] commented out; uncommented,
+    they load as written."""
+    text = (ROOT / "templates" / "config.toml").read_text(encoding="utf-8")
+    assert "# [budget]" in text and "# [[mcp.servers]]" in text
+    assert load_config(path=_written(tmp_path, text)).budget.daily_tokens is None
+    opened = "\n".join(
+        line[2:]
+        if line.startswith(("# [budget]", "# daily_", "# [[mcp", "# name", "# command"))
+        else line
+        for line in text.splitlines()
+    )
+    config = load_config(path=_written(tmp_path, opened))
+    assert (config.budget.daily_tokens, config.budget.daily_cost) == (500_000, 1.0)
+    assert [s.name for s in config.mcp.servers] == ["time"]
+
+
+def _written(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    return path

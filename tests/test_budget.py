@@ -127,6 +127,25 @@ def test_cap_reached_mid_day_skips_model_runs_but_not_commands(
     assert alpha is not None and alpha.field("last run").value == "2024-01-15 10:00 (ok)"  # type: ignore[union-attr]
 
 
+def test_localhb_run_is_held_by_the_cap_too(
+    tmp_path: Path, server: ScriptedLLM, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`localhb run` of a model task past a cap does not start it (exit 1, says why and
+    what to do); a `Run:` task still runs."""
+    home = make_home(tmp_path, server, THREE)
+    set_config(home, budget={"daily_tokens": 500})
+    done(server, "a done", (600, 100))
+    assert main(["--home", str(home), "run", "alpha"]) == 0  # under the cap when it starts
+    capsys.readouterr()
+    assert main(["--home", str(home), "run", "beta"]) == 1
+    out, err = capsys.readouterr()
+    assert "= skipped: budget: daily token cap reached: 700 of 500 tokens used today" in out
+    assert "[budget] holds model runs until the next budget day" in err
+    assert len(server.requests) == 1  # nothing was sent past the cap
+    assert main(["--home", str(home), "run", "backup"]) == 0
+    assert "= ok: saved" in capsys.readouterr().out
+
+
 def test_one_notice_a_day_and_reset_at_local_midnight_across_dst(
     tmp_path: Path, server: ScriptedLLM
 ) -> None:

@@ -51,6 +51,7 @@ def handle(args: argparse.Namespace) -> int:
     from localhb.core.clock import utc_now
     from localhb.core.errors import MissingAPIKey
     from localhb.core.results import Status
+    from localhb.cycle.budget import Budget
     from localhb.cycle.execute import LLMAgent, Options, execute
     from localhb.cycle.observers import close_observers, default_observers
     from localhb.cycle.workspace import Workspace
@@ -96,15 +97,26 @@ def handle(args: argparse.Namespace) -> int:
     now = utc_now()
     kind = WorkKind.CHECK if check and task.kind is TaskKind.CONDITIONAL else WorkKind.TASK
     work = Work(task, now, kind, ws.judge(task, now))
-    options = Options.of(config, utc_now, trigger=Trigger.MANUAL, gates=bool(args.check))
     observers = default_observers(config, ws.tz)
+    budget = Budget(config, utc_now, observers=observers)
+    options = Options.of(
+        config, utc_now, trigger=Trigger.MANUAL, gates=bool(args.check), budget=budget
+    )
     try:
         with open_store(config) as store:
             done = execute(work, store, agent, observers, options)
     finally:
         agent.close()
         close_observers(observers)
-    assert done is not None  # a manual run's slot is its own moment: never taken
+    if done is None:  # a manual run's slot is its own moment: only the budget holds it
+        why = budget.lines[0].summary if budget.lines else "it was not started"
+        print(f"= skipped: {why}")
+        print(
+            "not run: [budget] holds model runs until the next budget day "
+            "(`localhb usage` shows the spend; raise the cap in config.toml to go on)",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
     if done.gate is not None:
         print(f"= check {done.gate.outcome}: {done.gate.error or done.gate.evidence}")
     if done.check is not None:

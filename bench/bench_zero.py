@@ -74,6 +74,10 @@ def bench_cycles() -> None:
         ("agent tasks", agent_requests, agent_s),
     ):
         print(f"cycle of {N} due {what}: {requests:3d} model requests, {seconds * 1000:7.0f} ms")
+    print(
+        f"Run: cycle / agent cycle wall time: {run_s / agent_s:.2f} "
+        f"(each Run: command {run_s / N * 1000:.0f} ms, with the sandbox when there is one)"
+    )
 
 
 def bench_mcp() -> None:

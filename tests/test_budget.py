@@ -131,7 +131,7 @@ def test_localhb_run_is_held_by_the_cap_too(
     tmp_path: Path, server: ScriptedLLM, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """`localhb run` of a model task past a cap does not start it (exit 1, says why and
-    what to do); a `Run:` task still runs."""
+    what to do); a `Run:` task still runs; `daemon status` says model runs are held."""
     home = make_home(tmp_path, server, THREE)
     set_config(home, budget={"daily_tokens": 500})
     done(server, "a done", (600, 100))
@@ -144,6 +144,11 @@ def test_localhb_run_is_held_by_the_cap_too(
     assert len(server.requests) == 1  # nothing was sent past the cap
     assert main(["--home", str(home), "run", "backup"]) == 0
     assert "= ok: saved" in capsys.readouterr().out
+    main(["--home", str(home), "daemon", "status"])  # no daemon runs here; the lines matter
+    assert (
+        "problem:     budget: model runs are held until the next budget day: daily token cap"
+        in (capsys.readouterr().out)
+    )
 
 
 def test_one_notice_a_day_and_reset_at_local_midnight_across_dst(

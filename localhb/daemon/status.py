@@ -157,6 +157,9 @@ def gather_status(
                 recent = tuple(store.recent_errors(errors))
                 cycle_errors = tuple(store.cycle_errors(errors))
                 running_now = tuple(store.running())
+                held = _budget_held(store, config, now)
+                if held is not None:
+                    problems.append(held)
             ws = Workspace.load(config, store)
     except LedgerError as exc:
         problems.append(str(exc))
@@ -189,3 +192,15 @@ def gather_status(
         cycle_errors=cycle_errors,
         running_now=running_now,
     )
+
+
+def _budget_held(store: Any, config: Config, now: datetime) -> str | None:
+    """Why `[budget]` holds model runs today, or None (no cap, or under it)."""
+    if not config.budget.capped:
+        return None
+    from localhb.state.budget import read_spend
+
+    reason = read_spend(store, config, now).block_reason()
+    if reason is None:
+        return None
+    return f"budget: model runs are held until the next budget day: {reason} (`localhb usage`)"

@@ -74,6 +74,17 @@ inside an HTML comment under `## Pending` (they are not tasks):
   UTC with `Z`, `result` as recorded.
 - `health --json` and `daemon status --json`: one object each, described in
   [ledger and health](ledger-and-health.md) and [operations](operations.md).
+- `usage --json`: `{timezone, days, caps, today}`. `days` (newest first) are
+  `{day, runs, tokens, prompt_tokens, completion_tokens, cost,
+  uncosted_tokens, tasks}`, each of `tasks` the same counts with a
+  `task_id`; `caps` is `{daily_tokens, daily_cost, per_task_tokens}` (null:
+  not set); `today` holds today's counts and `tokens_left`, `cost_left`
+  (null without that cap, never below 0) and `blocked` (why model runs are
+  held today, or null).
+- `mcp list --json`: a list of `{name, transport, command, args, url, ok,
+  error, tools}`, each of `tools` `{name, description}` as the agent sees it.
+- `doctor --json`: a list of checks `{name, status, detail, fix}`, `status`
+  one of `ok`, `warn`, `fail`, `skip`.
 """
 
 

@@ -317,3 +317,36 @@ def test_usage_past_the_cap_and_without_prices(
     out = capsys.readouterr().out
     assert "caps: daily_tokens 500 (none left: 200 over)" in out and "-200" not in out
     assert "0.0000+" in out and "+ also tokens of a model with no price" in out
+
+
+def documented_keys(command: str) -> list[set[str]]:
+    """The `{a, b, ...}` key sets docs/cli.md gives for `command --json`, in order."""
+    import re
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "cli.md").read_text(encoding="utf-8")
+    start = doc.index(f"- `{command} --json`")
+    end = doc.find("\n- ", start + 1)
+    bullet = doc[start : end if end != -1 else len(doc)]
+    return [
+        {k.strip() for k in group.split(",")}
+        for group in re.findall(r"`\{([^}`]*)\}`", " ".join(bullet.split()))
+    ]
+
+
+def test_usage_json_shape_is_documented(
+    tmp_path: Path, server: ScriptedLLM, run: Run, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The keys docs/cli.md gives for `usage --json` are the keys it prints."""
+    home = make_home(tmp_path, server, THREE)
+    set_config(home, budget={"daily_tokens": 10_000})
+    done(server, "a", (600, 100))
+    done(server, "b", (300, 0))
+    run(home, "--now", "2024-01-15 10:00")
+    assert main(["--home", str(home), "usage", "--at", "2024-01-15 12:00", "--json"]) == 0
+    real: dict[str, Any] = json.loads(capsys.readouterr().out)
+    top, day, caps = documented_keys("usage")
+    assert set(real) == top
+    assert set(real["days"][0]) == day
+    assert set(real["days"][0]["tasks"][0]) == (day - {"day", "tasks"}) | {"task_id"}
+    assert set(real["caps"]) == caps
+    assert set(real["today"]) == (day - {"day", "tasks"}) | {"tokens_left", "cost_left", "blocked"}

@@ -16,6 +16,7 @@ from localhb.cli import main
 from localhb.config import config_from_mapping
 from localhb.core.errors import ConfigError
 from tests.scripted_llm import ScriptedLLM
+from tests.test_budget import documented_keys
 from tests.test_commands import set_config
 from tests.test_heartbeat import Run, hb_file, make_home, run, server
 
@@ -179,6 +180,8 @@ def test_mcp_list_shows_servers_and_tools(
     assert main(["--home", str(home), "mcp", "list", "--json"]) == 1
     rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
     assert rows["time"]["ok"] and not rows["dead"]["ok"]
+    entry, tool = documented_keys("mcp list")  # the shape docs/cli.md gives
+    assert set(rows["time"]) == entry and set(rows["time"]["tools"][0]) == tool
     assert rows["dead"]["error"].startswith("cannot start")
     listed = subprocess.run(  # a process of its own: Python's last-resort stderr logger
         [sys.executable, "-m", "localhb", "--home", str(home), "mcp", "list"],
@@ -218,6 +221,7 @@ def test_doctor_starts_each_server_and_lists_its_tools(
     assert main(["--home", str(home), "doctor", "--json"]) == 0
     checks = {c["name"]: c for c in json.loads(capsys.readouterr().out)}
     assert checks["mcp time"]["status"] == checks["mcp git"]["status"] == "ok"
+    assert all(set(c) == documented_keys("doctor")[0] for c in checks.values())
     assert alive(str(repo)) == []  # doctor stops what it started
 
 

@@ -192,8 +192,39 @@ def test_check_command_runs_under_the_read_only_policy(
     """A `Check:` command that is not read-only is refused: an error, the task not run."""
     home = make_home(tmp_path, server, GATED.format(check="touch ready.flag"))
     code, out, _ = run(home, "--now", "2024-01-15 10:00")
-    assert code == 1 and "refused: a condition check may only run read-only commands" in out
+    assert code == 1 and "refused: a `Check:` command runs under the read-only policy" in out
+    assert "write `Check: file <path> exists`" in out and "decide from" not in out
     assert not (home / "workspace" / "ready.flag").exists()
+
+
+def test_validate_warns_of_commands_the_policy_refuses(
+    tmp_path: Path, server: ScriptedLLM, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`validate` warns (exit 0) of a `Check:` that is not read-only and a `Run:` that needs
+    approval, on their lines, in words for a person; an allowed one is not mentioned."""
+    text = (
+        "## Pending\n### Gate\n- Recurring: every 1h\n- Check: test -f ready.flag\n"
+        "- Run: echo go\n### Up\n- Recurring: every 1h\n- Run: sudo apt-get upgrade\n"
+        "### Fine\n- Check: ls ready.flag\n- Run: echo fine\n"
+    )
+    home = make_home(tmp_path, server, text)
+    set_config(home, tools={"shell": {"require_approval": [r"\bsudo\b"]}})
+    assert main(["--home", str(home), "validate"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].endswith(
+        "HEARTBEAT.md:4: warning: will be refused: a `Check:` command runs under the "
+        "read-only policy: it must match a [tools.shell] read_only pattern, with no shell "
+        "operators (; & | < > ` $); for a file write `Check: file <path> exists`, or add a "
+        "pattern to read_only"
+    )
+    assert (
+        "HEARTBEAT.md:8: warning: will be refused: the command needs a person's approval"
+        in (lines[1])
+    )
+    assert "a `Run:` task runs unattended, so it is never run" in lines[1]
+    assert "finish with status" not in lines[1] and len(lines) == 3
+    assert main(["--home", str(home), "validate", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["warnings"] == 2
 
 
 def test_file_exists_check(tmp_path: Path, server: ScriptedLLM, run: Run) -> None:

@@ -26,7 +26,7 @@ from typing import Any
 from localhb.agent.credentials import key_file
 from localhb.agent.tools.paths import PathPolicy
 from localhb.agent.tools.sandbox import choose, describe, wrap
-from localhb.agent.tools.shell import ShellRun, command_env, judge, run_shell
+from localhb.agent.tools.shell import ShellRun, command_env, refusal, run_shell
 from localhb.config import Config
 from localhb.core.errors import ToolError
 from localhb.core.redact import Redactor
@@ -159,7 +159,7 @@ def run_command_task(
 
     emit(EventKind.START, text=f"running {task.id} ({task.title}): command, no model")
     limit = config.agent.task_timeout.total_seconds()
-    reason = judge(command, config.tools.shell)
+    reason = refusal(command, config.tools.shell)
     failure: Failure | None = None
     notes = ""
     if reason is not None:
@@ -280,7 +280,7 @@ def _new_failures(count: Callable[[], int] | None) -> CheckVerdict:
 
 
 def _command(command: str, config: Config, env: Mapping[str, str] | None) -> CheckVerdict:
-    reason = judge(command, config.tools.shell, check=True)
+    reason = refusal(command, config.tools.shell, check=True)
     if reason is not None:
         return CheckVerdict(False, "", error=f"refused: {reason}")
     limit = min(config.tools.shell.timeout, config.agent.task_timeout).total_seconds()

@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from localhb import __version__
 from localhb.cli.common import (
@@ -252,6 +252,32 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 # -- validate ----------------------------------------------------------------
+def _with_policy_warnings(doc: Any, config: Any) -> Any:
+    """`doc` with a warning for each pending `Check:` or `Run:` command the shell policy
+    will refuse at every run (the file itself is fine; config.toml decides)."""
+    from dataclasses import replace
+
+    from localhb.format.checks import CheckKind
+    from localhb.format.model import Diagnostic, Severity
+
+    found: list[Diagnostic] = []
+    for task in doc.pending():
+        wanted = []
+        if task.check is not None and task.check.kind is CheckKind.COMMAND:
+            wanted.append(("check", task.check.target, True))
+        if task.run is not None:
+            wanted.append(("run", task.run, False))
+        for key, command, check in wanted:
+            from localhb.agent.tools.shell import refusal
+
+            why = refusal(command, config.tools.shell, check=check)
+            if why is not None:
+                at = task.field(key)
+                line = at.line if at is not None else task.line
+                found.append(Diagnostic(line, Severity.WARNING, f"will be refused: {why}"))
+    return replace(doc, diagnostics=(*doc.diagnostics, *found)) if found else doc
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     from localhb.format.model import Severity
 
@@ -259,7 +285,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     path: Path = args.file or config.heartbeat.file
     from localhb.format.migrate import with_migrate_notes
 
-    doc = with_migrate_notes(read_document(path, config))
+    doc = _with_policy_warnings(with_migrate_notes(read_document(path, config)), config)
     if args.json:
         from localhb.cli.validate_json import report
 

@@ -100,6 +100,24 @@ def judge(command: str, policy: ShellConfig, *, check: bool = False) -> str | No
     return None
 
 
+def refusal(command: str, policy: ShellConfig, *, check: bool = False) -> str | None:
+    """Why a `Run:` command (or, with `check`, a `Check:` command) may not run, said to
+    the person who wrote it (`judge` speaks to the model), or None when it may."""
+    reason = judge(command, policy, check=check)
+    if reason is None:
+        return None
+    if check and reason.startswith("a condition check"):
+        return (
+            "a `Check:` command runs under the read-only policy: it must match a "
+            "[tools.shell] read_only pattern, with no shell operators (; & | < > ` $); "
+            "for a file write `Check: file <path> exists`, or add a pattern to read_only"
+        )
+    if reason.startswith("the command needs a person's approval"):
+        head = reason.split(", and this run is unattended", 1)[0]
+        return f"{head}; a `Run:` task runs unattended, so it is never run"
+    return reason.replace("; use write_file to write files", "")
+
+
 def command_env(env: Mapping[str, str], strip: tuple[str, ...]) -> dict[str, str]:
     """The environment commands run with: `env` without the named keys, pagers off."""
     out = {k: v for k, v in env.items() if k not in strip}

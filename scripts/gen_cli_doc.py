@@ -85,6 +85,13 @@ inside an HTML comment under `## Pending` (they are not tasks):
   error, tools}`, each of `tools` `{name, description}` as the agent sees it.
 - `doctor --json`: a list of checks `{name, status, detail, fix}`, `status`
   one of `ok`, `warn`, `fail`, `skip`.
+- `deliveries --json`: a list of notification deliveries, each the record
+  `{id, run_id, key, target, kind, outcome, signature, status, attempts,
+  error, answer, title, body, repeat, created_at, updated_at,
+  next_attempt_at, sent_at, pid, host}` ([notifications](notifications.md)).
+- `routines list --json`: a list of `{name, schedule, tools, check, what,
+  in_file_as}` ([routines](routines.md)).
+- `wake --json`: the API's answer as it came ([the wake API](api.md)).
 """
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -79,3 +82,22 @@ def test_commands_in_the_docs_exist() -> None:
                 assert cmd in known, f"{page.name}: `localhb {cmd}` is not a command"
                 if known[cmd] and sub is not None and not sub.startswith("-"):
                     assert sub in known[cmd], f"{page.name}: `localhb {cmd} {sub}` is unknown"
+
+
+def test_the_json_of_deliveries_and_routines_is_documented(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The keys docs/cli.md gives for `deliveries --json` and `routines list --json` are
+    the keys they print."""
+    from dataclasses import fields
+
+    from localhb.cli import main
+    from localhb.state.deliveries import Delivery
+    from tests.test_budget import documented_keys
+
+    assert {f.name for f in fields(Delivery)} == documented_keys("deliveries")[0]
+    assert main(["--home", str(tmp_path), "init"]) == 0
+    capsys.readouterr()
+    assert main(["--home", str(tmp_path), "routines", "list", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert listed and all(set(r) == documented_keys("routines list")[0] for r in listed)

@@ -107,6 +107,9 @@ def test_distill_reads_the_logs_since_its_last_run_and_keeps_no_secret(
     assert code == 0, err
     assert "memory-distillation: ok - distilled the log of 2030-01-09" in out
     assert server.unexpected == []
+    offered = {t["function"]["name"] for t in server.requests[0].body["tools"]}
+    assert {"read_file", "list_dir", "memory_rewrite"} <= offered
+    assert not offered & {"write_file", "edit_file", "run_command"}  # no other way to write
     prompt = json.dumps(server.requests[0].messages)
     assert "Last run: 2030-01-09 02:05 (ok)" in prompt  # how it knows which logs are new
     facts = (ws / "MEMORY.md").read_text()

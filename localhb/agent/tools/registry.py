@@ -166,9 +166,14 @@ def task_toolbox(
     """The tools of `families` a task may use (disabled ones left out), then complete_task.
 
     `schedule_task` (family "schedule") is there only when the run was given a scheduler.
+    With "distill", "files" is read_file and list_dir only (no write_file, edit_file).
     """
     tools: list[Tool] = []
-    if "files" in families:
+    if "files" in families and "distill" in families:
+        # The distill routine reads the logs; MEMORY.md changes only through
+        # memory_rewrite (which keeps a backup) and no daily log is overwritten.
+        tools += [READ_FILE, LIST_DIR]
+    elif "files" in families:
         tools += [READ_FILE, WRITE_FILE, EDIT_FILE, LIST_DIR]
     if "shell" in families and config.shell.enabled:
         tools.append(RUN_COMMAND)

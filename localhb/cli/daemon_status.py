@@ -75,11 +75,18 @@ def status_lines(st: DaemonStatus, tz: tzinfo) -> list[str]:
         elif st.state is not None and st.state.stopped_at is not None:
             head += f" (last stopped {when(st.state.stopped_at)})"
         lines = [head]
-    if st.failing is not None:  # the problem first: a daemon that cannot do its work
-        lines[0] += f" - FAILING: the last cycle failed: {_clip(st.failing, 160)}"
-    elif st.endpoint_down is not None:
+    if st.endpoint_down is not None:  # the problem first: a daemon that cannot do its work
         lines[0] += f" - FAILING: the endpoint cannot be used: {_clip(st.endpoint_down, 160)}"
+    elif st.failing is not None:
+        lines[0] += f" - FAILING: the last cycle failed: {_clip(st.failing, 160)}"
     lines.append(f"home:        {st.home}")
+    if st.breaker is not None:
+        b = st.breaker
+        lines.append(
+            f"endpoint:    DOWN - breaker open since {when(b.opened_at)} ({b.kind}, "
+            f"{b.failures} failed cycle(s)); agent tasks wait until {when(b.retry_at)}: "
+            f"{_clip(st.endpoint_down or b.reason, 160)}"
+        )
     for r in st.running_now:
         took = span(max(timedelta(0), st.now - r.started_at))
         what = "check" if r.kind == "check" else "task"

@@ -61,7 +61,7 @@ def handle(args: argparse.Namespace) -> int:
         tasks, doc_errors = doc.tasks, tuple(doc.errors)
     except HeartbeatFileError as exc:
         tasks, skipped = None, str(exc)
-    setup = [*heartbeat_failures(path, skipped, doc_errors), *ledger_failures(config.state_db)]
+    setup = [*heartbeat_failures(path, skipped, doc_errors), *ledger_failures(config.state_db, tz)]
 
     known: dict[str, tuple[datetime | None, datetime | None]] = {}
     notes: list[str] = []

@@ -1,8 +1,11 @@
-"""The endpoint circuit breaker, within one cycle: a setup failure stops model work.
+"""The endpoint circuit breaker: a setup failure stops model work, across cycles.
 
+    Breaker.load(store, ...)      the cycle's breaker, open when state.db says it still holds
     Breaker.trip(task, summary)   a run ended on a setup failure: open, once
+    Breaker.worked()              a model run got an answer: the endpoint works
     Breaker.reason                why the endpoint cannot be used (None: closed)
     Breaker.skip(store, task)     a model run not started: skip `endpoint`, reported
+    Breaker.settle(store, now)    write what the cycle learned; `change` is opened/closed/None
     Breaker.warning()             the cycle's one message that the endpoint is down
 
 A setup failure (`Failure.SETUP`: connection refused after retries, 401/403,
@@ -11,7 +14,12 @@ wrong, so every further model run of the cycle would fail the same way. Once
 open, `execute` sends no more agent tasks or model condition checks: they are
 not claimed (their slot stays due for the next cycle) and are counted as the
 skip `endpoint`. `Run:` tasks and `Check:` gates need no model and still run.
-The breaker is per cycle: the next cycle tries the endpoint again.
+
+It holds across cycles (localhb.state.breakers, the `breakers` table): a
+cycle that finds it open and not yet due to be tried again (`retry_at`, with
+backoff) sends no model request at all; the first cycle after `retry_at` lets
+its model work try, and the breaker closes on the first answer, or stays open
+with a longer backoff on another setup failure.
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from localhb.format.model import Task
+    from localhb.state.breakers import BreakerRow
     from localhb.state.store import Store
 
 __all__ = ["SKIP_REASON", "Breaker"]
@@ -47,7 +56,55 @@ class Breaker:
     reason: str | None = None
     tripped_by: str | None = None
     lines: list[TaskLine] = field(default_factory=list)
+    fingerprint: str = ""
+    held: BreakerRow | None = None  # open from an earlier cycle, not yet to be tried
+    probing: BreakerRow | None = None  # open, and this cycle tries the endpoint again
+    row: BreakerRow | None = None  # after settle(): the open breaker, or None
+    change: str | None = None  # after settle(): "opened", "closed" or None
+    answered: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @classmethod
+    def load(
+        cls, store: Store, clock: Callable[[], datetime], fingerprint: str, now: datetime
+    ) -> Breaker:
+        """The cycle's breaker: open from the start when state.db's still holds at `now`."""
+        from localhb.state.breakers import ENDPOINT
+
+        row = store.breaker(ENDPOINT)
+        b = cls(clock, fingerprint=fingerprint)
+        if row is not None and row.holds(now, fingerprint):
+            b.held = b.row = row
+            b.reason, b.tripped_by = row.reason, row.tripped_by
+        elif row is not None:
+            b.probing = row
+            log.info("endpoint breaker open since %s: trying again", row.opened_at)
+        return b
+
+    def worked(self) -> None:
+        """A model run got an answer (of any kind): the endpoint can be used."""
+        with self._lock:
+            self.answered = True
+
+    def settle(self, store: Store, now: datetime) -> BreakerRow | None:
+        """Record the cycle's finding in state.db; the open breaker after it, or None."""
+        from localhb.state.breakers import ENDPOINT
+
+        if self.held is not None:
+            return self.held
+        if self.reason is not None:
+            self.row, new = store.trip_breaker(
+                ENDPOINT, self.reason, now, fingerprint=self.fingerprint, tripped_by=self.tripped_by
+            )
+            self.change = "opened" if new else None
+            return self.row
+        if self.probing is not None and self.answered:
+            store.close_breaker(ENDPOINT)
+            self.change = "closed"
+            log.info("endpoint breaker closed: the endpoint answers again")
+            return None
+        self.row = self.probing
+        return self.row
 
     def trip(self, task: Task, summary: str) -> None:
         """Open on `task`'s setup failure; the first one names the problem."""
@@ -74,8 +131,15 @@ class Breaker:
         if self.reason is None:
             return None
         n = len(self.lines)
+        if self.held is not None:
+            if not n:
+                return None
+            return (
+                f"endpoint down ({self.held.describe()}); {n} agent task(s) skipped, still due; "
+                "`Run:` tasks and checks still ran"
+            )
         rest = f"{n} other agent task(s) skipped, still due" if n else "no other agent task was due"
         return (
             f"endpoint down ({self.tripped_by}: {self.reason}); {rest}; "
-            "`Run:` tasks and checks still ran; the next cycle tries again"
+            "`Run:` tasks and checks still ran; a later cycle tries again"
         )

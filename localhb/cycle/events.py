@@ -27,6 +27,7 @@ from localhb.timing.plan import Outcome, WorkKind
 
 if TYPE_CHECKING:
     from localhb.format.model import Diagnostic, Task
+    from localhb.state.breakers import BreakerRow
 
 __all__ = [
     "BudgetEvent",
@@ -67,10 +68,13 @@ class CycleReport:
     warnings: tuple[str, ...] = ()
     diagnostics: tuple[Diagnostic, ...] = ()
     next_wake: datetime | None = None
+    endpoint_down: str | None = None  # the breaker kept model work back: why (a setup error)
+    breaker: BreakerRow | None = None  # the endpoint's open breaker after the cycle
+    breaker_change: str | None = None  # "opened" or "closed" by this cycle
 
     @property
     def failed(self) -> bool:
-        return any(r.status == Status.ERROR for r in self.results)
+        return self.endpoint_down is not None or any(r.status == Status.ERROR for r in self.results)
 
 
 @dataclass(frozen=True, slots=True)

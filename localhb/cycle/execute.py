@@ -29,7 +29,8 @@ from localhb.cycle.events import Observer, RunFinished, RunStarted, emit
 from localhb.cycle.steps import check_step, crash_end, gate_step, is_setup, run_step
 from localhb.format.model import TaskKind
 from localhb.state.records import RunEnd, Trigger
-from localhb.timing.plan import Outcome, Work, WorkKind
+from localhb.state.rows import slot_key
+from localhb.timing.plan import SETUP, Outcome, Work, WorkKind
 
 if TYPE_CHECKING:
     from localhb.agent.commands import CheckVerdict
@@ -112,6 +113,8 @@ def execute(
         if reason is not None:  # not claimed: the slot stays due for a later cycle
             budget.skip(store, task, reason)
             return None
+    if task.kind is TaskKind.ONE_TIME and scheduled:
+        attempt += _setup_runs(store, work)
     run = _claim(store, work, work.kind, options, attempt)
     if run is None:
         if scheduled:
@@ -147,6 +150,11 @@ def execute(
     if work.kind is WorkKind.CHECK:
         started = _started(observers, work, WorkKind.CHECK, run, options)
         outcome, end, check, verdict = check_step(task, agent, store, budget)
+        if breaker is not None and check is not None:
+            if check.stats.failure is not None and check.stats.failure.is_setup:
+                breaker.trip(task, outcome.summary)
+            else:
+                breaker.worked()
         failures = _finish(
             store, observers, work, WorkKind.CHECK, run, outcome, end, started, options
         )
@@ -165,11 +173,28 @@ def execute(
         runs.append(run.id)
     started = _started(observers, work, WorkKind.TASK, run, options)
     outcome, end, result = run_step(task, agent, extra, budget, store, clock)
-    if breaker is not None and result is not None and is_setup(result):
-        breaker.trip(task, outcome.summary)
+    if breaker is not None and result is not None and task.uses_model:
+        if is_setup(result):
+            breaker.trip(task, outcome.summary)
+        else:
+            breaker.worked()
     failures = _finish(store, observers, work, WorkKind.TASK, run, outcome, end, started, options)
     return Finished(
         work, outcome, started, clock(), failures, check, result, tuple(runs), gate=verdict
+    )
+
+
+def _setup_runs(store: Store, work: Work) -> int:
+    """Scheduled runs of this slot that ended on a setup error: each spent no attempt
+    (the file's count stayed), but holds a ledger attempt number."""
+    slot = slot_key(work.slot)
+    return sum(
+        1
+        for r in store.runs(work.task.id, limit=500)
+        if r.slot == slot
+        and r.kind == work.kind.value
+        and r.error == SETUP
+        and r.trigger == Trigger.SCHEDULE.value
     )
 
 

@@ -3,7 +3,8 @@
     RunStarted     ping `<url>/start`
     RunFinished    ping `<url>` or `<url>/fail`; decide and record the messages of a
                    run that ends a piece of work; a "task paused" alert
-    CycleFinished  the "HEARTBEAT.md is invalid" and "task overdue" alerts; then wait (bounded) for
+    CycleFinished  the "HEARTBEAT.md is invalid", "task overdue" and "endpoint down" (the
+                   circuit breaker opening or closing) alerts; then wait (bounded) for
                    sends and pings, and stop
     BudgetEvent    the day's first one: a "budget cap reached" alert to `[notify] default`
 
@@ -25,6 +26,7 @@ from localhb.core.results import Status
 from localhb.cycle.events import BudgetEvent, CycleFinished, Event, RunFinished, RunStarted
 from localhb.format.model import Task, TaskKind
 from localhb.format.notify import DEFAULT, Mode, NotifySetting, SettingError, parse_setting
+from localhb.state.records import Trigger
 
 if TYPE_CHECKING:
     from localhb.config import Config
@@ -37,6 +39,7 @@ log = logging.getLogger("localhb")
 
 FILE_ALERT = "alert:file"
 BUDGET_ALERT = "alert:budget"
+ENDPOINT_ALERT = "alert:endpoint"
 CLOSE_WAIT = 30.0  # seconds a cycle's end waits for sends and pings
 
 
@@ -103,10 +106,12 @@ class NotifyObserver:
             )
         if not event.final or not self.config.notify.targets:
             return  # a met condition's check: the task's own run tells
+        result = event.end.result or {}
+        if result.get("failure") == "setup" and event.trigger is Trigger.SCHEDULE:
+            return  # the endpoint or config is wrong: the breaker's one alert tells (_breaker)
         from localhb.notify.policy import RunFacts, decide, targets_of
 
         setting = self._setting(event.task)
-        result = event.end.result or {}
         message = result.get("message") if isinstance(result.get("message"), str) else ""
         facts = RunFacts(
             key=event.task.id,
@@ -209,11 +214,42 @@ class NotifyObserver:
         )
         if event.report.outcome in ("idle", "ran"):
             rows += self._overdue(dlog, event.finished)
+        rows += self._breaker(event, targets)
         self._add(rows, event.finished)
         if self._worker is not None:
             return
         if dlog.next_due() is not None:  # retries left by an earlier cycle
             self._ensure_worker().kick()
+
+    def _breaker(self, event: CycleFinished, targets: tuple[str, ...]) -> list[NewDelivery]:
+        """`alert:endpoint`: once when the endpoint breaker opens, resolved once when it closes."""
+        report = event.report
+        if report.breaker_change not in ("opened", "closed"):
+            return []
+        from localhb.notify.policy import decide_alert
+
+        opened = report.breaker_change == "opened"
+        if opened and report.breaker is not None:
+            b = report.breaker
+            who = f" ({b.tripped_by})" if b.tripped_by else ""
+            text = (
+                f"the model endpoint cannot be used{who}: {self._redact()(b.reason)}. Agent "
+                "tasks wait and are tried again with backoff; Run: tasks and Check: gates go "
+                "on. `localhb doctor` checks the endpoint."
+            )
+        else:
+            text = "the model endpoint answers again; agent tasks run"
+        return decide_alert(
+            ENDPOINT_ALERT,
+            "localhb endpoint down" if opened else "localhb endpoint",
+            text,
+            opened,
+            targets,
+            self.config.notify,
+            self._open().last_delivered,
+            event.finished,
+            self.tz,
+        )
 
     def _overdue(self, dlog: DeliveryLog, now: datetime) -> list[NewDelivery]:
         """`alert:overdue:<task>` for each recurring task `localhb health` would call

@@ -1,7 +1,8 @@
 """The built-in observers: health files, the daily memory log and notifications.
 
     HealthFiles(dir)      a health file for every run that ends a piece of work
-                          (a task's run, or a check after which nothing ran)
+                          (a task's run, or a check after which nothing ran), and
+                          `breaker.json` while the endpoint breaker is open
     MemoryLog(dir, tz)    a line in `<workspace>/memory/<date>.md` per task run
     default_observers(c)  both, for a config
 
@@ -18,7 +19,7 @@ from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from localhb.cycle.events import Event, Observer, RunFinished
+from localhb.cycle.events import CycleFinished, Event, Observer, RunFinished
 from localhb.timing.plan import WorkKind
 
 if TYPE_CHECKING:
@@ -36,6 +37,9 @@ class HealthFiles:
     directory: Path
 
     def __call__(self, event: Event, /) -> None:
+        if isinstance(event, CycleFinished):
+            self._breaker(event)
+            return
         if not isinstance(event, RunFinished) or not event.final:
             return  # a met condition's check: the task's own run writes the file
         from localhb.state.health import record_from_end, write_health
@@ -45,6 +49,20 @@ class HealthFiles:
             write_health(self.directory, record)
         except (OSError, ValueError) as exc:
             log.error("could not write the health file for %s: %s", event.task.id, exc)
+
+    def _breaker(self, event: CycleFinished) -> None:
+        """`breaker.json` while the endpoint breaker is open, and once when it closes."""
+        report = event.report
+        if report.breaker is None and report.breaker_change is None:
+            return
+        from localhb.state.breakers import write_breaker_file
+
+        try:
+            write_breaker_file(
+                self.directory, report.breaker, event.finished, change=report.breaker_change
+            )
+        except OSError as exc:
+            log.error("could not write the breaker health file: %s", exc)
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,6 +36,7 @@ from localhb.cycle.observers import default_observers
 from localhb.cycle.workspace import Workspace
 from localhb.cycle.writeback import write_outcomes
 from localhb.state import idle
+from localhb.state.breakers import fingerprint
 from localhb.state.store import PidAlive, Store, existing_store, open_store, process_alive
 from localhb.timing.plan import Work, WorkKind
 from localhb.timing.schedule import is_active, next_active, window_end
@@ -177,9 +178,10 @@ class Runner:
             return CycleReport("idle")
         idle.forget(str(cfg.home))
         budget = Budget(cfg, self.clock, self.on_budget, self._observers(tz))
-        breaker = Breaker(self.clock)
+        breaker = Breaker.load(store, self.clock, fingerprint(cfg.llm), now)
         finished = self._execute(work, store, tz, budget, breaker)
         warnings, moved = self._write(ws, finished)
+        held = breaker.settle(store, self.clock())
         down = breaker.warning()
         if down is not None:
             warnings.insert(0, down)
@@ -198,10 +200,20 @@ class Runner:
         )
         store.retire(moved)  # finished: the same title written again is a new task
         detail = ", ".join(f"{x.task_id}: {x.status}" for x in lines)
-        store.record_cycle(now, self.clock(), "ran", detail)
+        if down is not None:  # a setup error, not a task's failure: the cycle failed
+            store.record_cycle(now, self.clock(), "error", f"setup: {down}; {detail}"[:2000])
+        else:
+            store.record_cycle(now, self.clock(), "ran", detail)
         for w in warnings:
             log.warning("%s", w)
-        return CycleReport("ran", results=lines, warnings=tuple(warnings))
+        return CycleReport(
+            "ran",
+            results=lines,
+            warnings=tuple(warnings),
+            endpoint_down=down,
+            breaker=held,
+            breaker_change=breaker.change,
+        )
 
     def _remember_idle(self, ws: Workspace, now: datetime) -> None:
         """Let the next idle cycle answer from `idle.cache` (see localhb.state.idle)."""

@@ -20,7 +20,7 @@ from localhb.cycle.budget import Budget
 from localhb.cycle.history_view import history_reader, new_failures_for, paused_in_file
 from localhb.format.checks import CheckKind
 from localhb.state.records import RunEnd, Trigger
-from localhb.timing.plan import Outcome
+from localhb.timing.plan import SETUP, Outcome
 
 if TYPE_CHECKING:
     from localhb.agent.commands import CheckVerdict
@@ -58,7 +58,8 @@ def run_step(
     except Exception as exc:  # panic recovery: a crashing task is that task's error
         outcome, end = crash_end(task, exc, agent.redact)
         return outcome, end, None
-    outcome = Outcome(task.id, r.status, r.summary)
+    setup = r.stats.failure is not None and r.stats.failure.is_setup
+    outcome = Outcome(task.id, r.status, r.summary, detail=SETUP if setup else "")
     data = {**r.to_dict(), **extra}
     return outcome, RunEnd.from_result(outcome.status, data, summary=r.summary), r
 

@@ -16,6 +16,7 @@ from localhb.daemon.state import DaemonState, Running, find_daemon, read_pid, re
 
 if TYPE_CHECKING:
     from localhb.config import Config
+    from localhb.state.breakers import BreakerRow
     from localhb.state.ledger import Cycle, RunRow
     from localhb.timing.wake import Upcoming
 
@@ -37,6 +38,7 @@ class DaemonStatus:
     problems: tuple[str, ...] = field(default=())
     cycle_errors: tuple[Cycle, ...] = ()
     running_now: tuple[RunRow, ...] = ()
+    breaker: BreakerRow | None = None
 
     @property
     def failing(self) -> str | None:
@@ -56,16 +58,10 @@ class DaemonStatus:
 
     @property
     def endpoint_down(self) -> str | None:
-        """The setup error (unreachable, 401, unknown model) a run of the last
-        cycle ended on: the endpoint could not be used, so no model work is done."""
-        cycle = self.last_cycle
-        if cycle is None:
-            return None
-        for r in self.errors:  # newest first
-            end = r.completed_at or r.started_at
-            if r.error == "setup" and end >= cycle.started_at:
-                return f"{r.task_id}: {r.summary or 'setup error'}"
-        return None
+        """The endpoint breaker's reason, while it is open (state.db `breakers`): a setup
+        error (unreachable, 401, unknown model) keeps model work back, across cycles."""
+        b = self.breaker
+        return None if b is None else f"{b.tripped_by or 'endpoint'}: {b.reason}"
 
     @property
     def uptime(self) -> timedelta | None:
@@ -114,6 +110,7 @@ class DaemonStatus:
             "problems": list(self.problems),
             "last_cycle_failed": self.failing,
             "endpoint_down": self.endpoint_down,
+            "breaker": None if self.breaker is None else self.breaker.to_dict(),
             "cycle_errors": [
                 {"at": local(c.started_at), "detail": c.detail} for c in self.cycle_errors
             ],
@@ -136,6 +133,7 @@ def gather_status(
 ) -> DaemonStatus:
     """Read the daemon's files, the ledger and HEARTBEAT.md; never raises for their content."""
     from localhb.cycle.workspace import Workspace
+    from localhb.state.breakers import ENDPOINT
     from localhb.state.store import existing_store
     from localhb.timing.wake import due_within
 
@@ -148,6 +146,7 @@ def gather_status(
     recent: tuple[RunRow, ...] = ()
     cycle_errors: tuple[Cycle, ...] = ()
     running_now: tuple[RunRow, ...] = ()
+    breaker: BreakerRow | None = None
     ws: Workspace | None = None
     due: tuple[Upcoming, ...] = ()
     try:
@@ -160,6 +159,7 @@ def gather_status(
                 held = _budget_held(store, config, now)
                 if held is not None:
                     problems.append(held)
+                breaker = store.breaker(ENDPOINT)
             ws = Workspace.load(config, store)
     except LedgerError as exc:
         problems.append(str(exc))
@@ -191,6 +191,7 @@ def gather_status(
         problems=tuple(problems),
         cycle_errors=cycle_errors,
         running_now=running_now,
+        breaker=breaker,
     )
 
 

@@ -4,6 +4,7 @@
     heartbeat_errors   HEARTBEAT.md has errors (`localhb validate`): one bad line stops every task
     ledger_unreadable  state.db exists but cannot be opened or read (corrupt, not a database)
     last_cycle_error   the ledger's newest cycle record ended in error
+    endpoint_down      the model endpoint's circuit breaker is open (state.db `breakers`)
 
 Each failing check is a `SetupFailure` with a one-line reason; any of them fails the
 health check (exit 1).
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -48,21 +50,32 @@ def heartbeat_failures(
     return []
 
 
-def ledger_failures(state_db: Path) -> list[SetupFailure]:
+def ledger_failures(state_db: Path, tz: tzinfo | None = None) -> list[SetupFailure]:
     """state.db unreadable, or its newest cycle ended in error (none without a ledger)."""
     if not state_db.exists():
         return []
     import sqlite3
 
+    from localhb.state.breakers import ENDPOINT
     from localhb.state.ledger import Ledger
 
     try:
         with Ledger.open(state_db) as led:
             cycle = led.last_cycle()
+            breaker = led.breaker(ENDPOINT)
     except (LedgerError, sqlite3.DatabaseError, OSError) as exc:
         return [SetupFailure("ledger_unreadable", f"state.db cannot be read: {exc}")]
+    out: list[SetupFailure] = []
+    if breaker is not None:
+        out.append(
+            SetupFailure(
+                "endpoint_down",
+                f"the model endpoint cannot be used, so agent tasks wait: {breaker.describe(tz)}"
+                " (`localhb doctor` checks it)",
+            )
+        )
     if cycle is not None and cycle.outcome == "error":
         when = cycle.started_at.isoformat().replace("+00:00", "Z")
         detail = cycle.detail or "no detail recorded"
-        return [SetupFailure("last_cycle_error", f"the last cycle ({when}) failed: {detail}")]
-    return []
+        out.append(SetupFailure("last_cycle_error", f"the last cycle ({when}) failed: {detail}"))
+    return out

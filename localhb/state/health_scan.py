@@ -12,6 +12,7 @@ from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from localhb.state.breakers import BREAKER_FILE
 from localhb.state.health_format import (
     CANONICAL,
     DATED,
@@ -120,12 +121,17 @@ def scan_health(directory: Path) -> HealthScan:
 
     Of the dated `<date>_<task>_<HHMM>.json` files only each task's newest is
     read (the next one if it is unreadable), so years of runs stay fast; every
-    other `*.json` (`_latest` copies, older naming schemes) is read too.
+    other `*.json` (`_latest` copies, older naming schemes) is read too, except
+    `breaker.json` (the endpoint breaker's state, localhb.state.breakers).
     """
     entries: list[HealthEntry] = []
     problems: list[str] = []
     try:
-        paths = sorted(p for p in directory.iterdir() if p.suffix == ".json" and p.is_file())
+        paths = sorted(
+            p
+            for p in directory.iterdir()
+            if p.suffix == ".json" and p.name != BREAKER_FILE and p.is_file()
+        )
     except FileNotFoundError:
         return HealthScan((), ())
     except OSError as exc:

@@ -5,6 +5,7 @@
     task_events    append-only history of every state a run entered
     task_snapshot  per task: current state, last finished slot, failures in a row
     cycles, skips  what each heartbeat cycle did, and why cycles were skipped
+    breakers       open circuit breakers (methods from localhb.state.breakers)
 
 A run started by a person (`trigger = 'manual'`, `localhb run ID`) is recorded
 like any other but leaves `task_snapshot` alone: it is not part of the schedule.
@@ -31,6 +32,7 @@ from typing import Any
 
 from localhb.core.errors import LedgerError
 from localhb.core.results import FAILED_STATES, Status
+from localhb.state.breakers import Breakers
 from localhb.state.ledger_base import MEMORY, LedgerBase
 from localhb.state.records import RunEnd, Trigger
 from localhb.state.rows import (
@@ -81,7 +83,7 @@ class _Taken(Exception):
     """Internal: the slot already has a run; roll back and return None."""
 
 
-class Ledger(LedgerBase):
+class Ledger(LedgerBase, Breakers):  # with the breakers table's methods
     """A connection to state.db. Use `Ledger.open(path)`, ideally as a context manager.
 
     One instance may be shared by threads: every call takes an internal lock.

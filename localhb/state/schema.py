@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from localhb.core.results import TERMINAL_STATES
+from localhb.state.breakers import SCHEMA as BREAKERS
 
 KINDS = ("task", "check")
 CYCLE_OUTCOMES = ("idle", "ran", "skipped", "error")
@@ -192,6 +193,7 @@ MIGRATIONS: Sequence[tuple[str, tuple[str, ...]]] = (
     ("m004_run_trigger", _M004),
     ("m005_deliveries", _M005),
     ("m006_wakeups", _M006),
+    ("m007_breakers", BREAKERS),
 )
 """Ordered, named and never edited once released: add a new step instead.
 `PRAGMA user_version` is the number applied; `_migrations` holds their names."""

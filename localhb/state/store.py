@@ -32,6 +32,7 @@ from localhb.state.records import RunEnd, Trigger
 
 if TYPE_CHECKING:
     from localhb.config import Config
+    from localhb.state.breakers import BreakerRow
     from localhb.timing.plan import History
 
 __all__ = [
@@ -104,6 +105,22 @@ class Store(Protocol):
     def record_skip(self, reason: str, now: datetime) -> None: ...
 
     def skip_counts(self) -> dict[str, SkipCount]: ...
+
+    def breaker(self, scope: str) -> BreakerRow | None: ...
+
+    def breakers(self) -> list[BreakerRow]: ...
+
+    def trip_breaker(
+        self,
+        scope: str,
+        reason: str,
+        now: datetime,
+        *,
+        fingerprint: str,
+        tripped_by: str | None = None,
+    ) -> tuple[BreakerRow, bool]: ...
+
+    def close_breaker(self, scope: str) -> BreakerRow | None: ...
 
     def spend_since(self, since: datetime) -> list[tuple[str, datetime, str, int, int]]: ...
 

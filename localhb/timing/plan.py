@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from localhb.config import HeartbeatConfig
 
 STAMP = "%Y-%m-%d %H:%M"
+SETUP = "setup"
+"""`Outcome.detail` of a run that ended on a setup error (the endpoint or config is wrong)."""
 
 
 class WorkKind(StrEnum):
@@ -128,7 +130,7 @@ class Outcome:
     status: Status
     summary: str
     checked_only: bool = False
-    detail: str = ""
+    detail: str = ""  # SETUP: an error of the endpoint or config, not of the task
 
     def __post_init__(self) -> None:
         # A plain "ok" becomes Status.OK; anything else is a ValueError here,
@@ -162,7 +164,8 @@ def edits_for(
         if outcome.status == Status.ERROR:
             edits.append(SetField(tid, "last error", outcome.summary))
             n = consecutive_failures
-            if n > 0 and n % policy.max_consecutive_failures == 0:
+            setup = outcome.detail == SETUP  # the endpoint or config, not the task: no pause
+            if n > 0 and n % policy.max_consecutive_failures == 0 and not setup:
                 edits.append(
                     SetField(
                         tid,
@@ -183,6 +186,11 @@ def edits_for(
             edits.append(SetField(tid, "status", outcome.status.value))
         edits.append(MoveToCompleted(tid))
         return edits
+    if outcome.detail == SETUP:  # the endpoint or config is wrong: no attempt is spent
+        return [
+            SetField(tid, "last error", outcome.summary),
+            SetField(tid, "last run", f"{ran} ({Status.ERROR.value})"),
+        ]
     attempts = task.attempts + 1
     edits = [
         SetField(tid, "attempts", str(attempts)),

@@ -5,7 +5,8 @@ localhb and llama-server with tiny models (plain text, runs to the length
 cap, and HTTP 500 "tools param requires --jinja flag"); each replayed reply
 must end a run as a named error, never `ok`. `../shared/llm/serve.sh` runs
 the real llama-server with SmolLM2-135M: a task run against it must end as a
-named error and a one-time task must stay pending. Each part skips cleanly
+named error, a one-time task must stay pending, and its answer closes an open
+endpoint circuit breaker. Each part skips cleanly
 when absent (the server also needs the model already in its cache).
 """
 
@@ -129,3 +130,42 @@ def test_real_smollm2_one_time_task_stays_pending(llama_server: str, tmp_path: P
     doc = parse(heartbeat.read_text())
     assert [t.id for t in doc.pending()] == ["write-date"]
     assert doc.pending()[0].attempts == 1
+
+
+def test_real_server_closes_an_open_breaker(llama_server: str, tmp_path: Path) -> None:
+    """Against the real llama-server: a stopped endpoint opens the breaker across cycles;
+    once the real server answers (even in text), the breaker closes and no attempt was spent."""
+    from datetime import UTC, datetime
+
+    from localhb.cycle.runner import Runner
+    from localhb.format.parser import parse
+    from localhb.state.breakers import ENDPOINT
+    from localhb.state.ledger import Ledger
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        dead = sock.getsockname()[1]
+    llm = {"model": "smollm2-135m", "request_timeout": 120, "max_reply_tokens": 32}
+    down = make_config(
+        tmp_path,
+        f"http://127.0.0.1:{dead}/v1",
+        llm={**llm, "max_retries": 0},
+        agent={"max_steps": 2},
+    )
+    heartbeat = down.heartbeat.file
+    heartbeat.write_text("## Pending\n### Say Hi\n- Description: say hi\n## Completed\n")
+
+    def at(minute: int) -> datetime:
+        return datetime(2024, 1, 15, 10, minute, tzinfo=UTC)
+
+    assert Runner(down, clock=lambda: at(0)).cycle(now=at(0)).breaker_change == "opened"
+    held = Runner(down, clock=lambda: at(0)).cycle(now=at(0))
+    assert held.endpoint_down is not None and held.breaker_change is None
+    up = make_config(tmp_path, llama_server, llm=llm, agent={"max_steps": 2})
+    report = Runner(up, clock=lambda: at(2)).cycle(now=at(2))
+    assert report.breaker_change == "closed", report
+    assert [r.status for r in report.results] == ["error"]  # SmolLM2 answers, but not a finish
+    with Ledger.open(up.state_db) as ledger:
+        assert ledger.breaker(ENDPOINT) is None
+    task = parse(heartbeat.read_text()).task("say-hi")
+    assert task is not None and task.attempts == 1  # only the real answer spent one

@@ -45,7 +45,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "the file, record. Prints HEARTBEAT_OK when nothing is due, else one line per task "
         "as it ends; progress goes to stderr: a line as each task starts, and with -v the "
         "live trace. "
-        "Exit 0 when all went well or idle, 1 when a task ended in error, 2 on a usage, "
+        "Exit 0 when all went well or idle, 1 when a task ended in error or the endpoint is "
+        "down (its circuit breaker kept agent tasks back), 2 on a usage, "
         "config or file error (nothing changed).",
     )
     p.add_argument("--now", metavar='"YYYY-MM-DD HH:MM"', help="evaluate as if it were this time")

@@ -1,4 +1,4 @@
-"""Shared fixtures: a clean environment for every test."""
+"""Shared fixtures: a clean environment for every test, the scripted model server."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.scripted_llm import ScriptedLLM
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 CORPUS = SHARED / "corpus" / "heartbeat"
@@ -24,3 +26,13 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]
     monkeypatch.setenv("LOCALHB_HOME", str(home / ".localhb"))
     monkeypatch.setenv("TZ", "UTC")
     yield
+
+
+@pytest.fixture
+def server() -> Iterator[ScriptedLLM]:
+    """The scripted OpenAI-compatible server on 127.0.0.1 (tests/scripted_llm.py)."""
+    llm = ScriptedLLM().start()
+    try:
+        yield llm
+    finally:
+        llm.stop()

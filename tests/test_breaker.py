@@ -10,9 +10,9 @@ from localhb.state.ledger import Ledger
 from tests.scripted_llm import ScriptedLLM
 from tests.test_budget import THREE
 from tests.test_commands import set_config
-from tests.test_heartbeat import Run, hb_file, make_home, run, server
+from tests.test_heartbeat import Run, hb_file, make_home, run
 
-__all__ = ["run", "server"]  # fixtures
+__all__ = ["run"]  # fixtures
 
 
 def _still_due(home: Path, task_id: str) -> None:

@@ -21,9 +21,7 @@ from localhb.state.ledger import Ledger
 from tests.receivers import HTTPReceiver, http_receiver, smtp_receiver
 from tests.scripted_llm import ScriptedLLM
 from tests.test_commands import set_config
-from tests.test_heartbeat import hb_file, make_home, server
-
-__all__ = ["server"]  # fixtures
+from tests.test_heartbeat import hb_file, make_home
 
 TWO = """## Pending
 ### Ask

@@ -20,9 +20,9 @@ from localhb.state.ledger import Ledger
 from tests.receivers import HTTPReceiver, http_receiver
 from tests.scripted_llm import ScriptedLLM
 from tests.test_commands import set_config
-from tests.test_heartbeat import Run, hb_file, make_home, run, server
+from tests.test_heartbeat import Run, hb_file, make_home, run
 
-__all__ = ["run", "server"]  # fixtures
+__all__ = ["run"]  # fixtures
 
 THREE = """## Pending
 ### Alpha

@@ -18,9 +18,9 @@ from localhb.format.checks import CheckKind, CheckSyntaxError, parse_check
 from localhb.format.parser import parse
 from localhb.state.ledger import Ledger
 from tests.scripted_llm import ScriptedLLM
-from tests.test_heartbeat import Run, hb_file, make_home, run, server
+from tests.test_heartbeat import Run, hb_file, make_home, run
 
-__all__ = ["run", "server"]  # fixtures
+__all__ = ["run"]  # fixtures
 
 
 def rows(home: Path) -> list[tuple[str, str, str, int]]:

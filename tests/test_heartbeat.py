@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -43,15 +43,6 @@ ONE_DUE = """# Heartbeat Tasks
 - Completed: 2024-01-14 16:30
 - Notes: Updated README
 """
-
-
-@pytest.fixture
-def server() -> Iterator[ScriptedLLM]:
-    llm = ScriptedLLM().start()
-    try:
-        yield llm
-    finally:
-        llm.stop()
 
 
 def make_home(tmp_path: Path, server: ScriptedLLM, text: str, **heartbeat: Any) -> Path:

@@ -18,9 +18,9 @@ from localhb.core.errors import ConfigError
 from tests.scripted_llm import ScriptedLLM
 from tests.test_budget import documented_keys
 from tests.test_commands import set_config
-from tests.test_heartbeat import Run, hb_file, make_home, run, server
+from tests.test_heartbeat import Run, hb_file, make_home, run
 
-__all__ = ["run", "server"]  # fixtures
+__all__ = ["run"]  # fixtures
 
 BIN = Path(sys.executable).parent
 TIME = BIN / "mcp-server-time"

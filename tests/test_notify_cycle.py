@@ -25,16 +25,6 @@ TASK = """## Pending
 
 
 @pytest.fixture
-def server() -> Iterator[ScriptedLLM]:
-    """The scripted OpenAI-compatible server."""
-    llm = ScriptedLLM().start()
-    try:
-        yield llm
-    finally:
-        llm.stop()
-
-
-@pytest.fixture
 def receiver() -> Iterator[HTTPReceiver]:
     """A loopback HTTP receiver for json:// targets and pings."""
     with http_receiver() as rec:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,15 +27,6 @@ from tests.scripted_llm import ScriptedLLM, make_context
 
 BERLIN = ZoneInfo("Europe/Berlin")
 EMPTY = "# Tasks\n\n## Pending\n\n## Completed\n"
-
-
-@pytest.fixture
-def server() -> Iterator[ScriptedLLM]:
-    llm = ScriptedLLM().start()
-    try:
-        yield llm
-    finally:
-        llm.stop()
 
 
 def make_home(tmp_path: Path, server: ScriptedLLM | None = None, text: str = EMPTY) -> Path:

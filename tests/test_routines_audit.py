@@ -50,15 +50,6 @@ BACKUP = """# Tasks
 
 
 @pytest.fixture
-def server() -> Iterator[ScriptedLLM]:
-    llm = ScriptedLLM().start()
-    try:
-        yield llm
-    finally:
-        llm.stop()
-
-
-@pytest.fixture
 def receiver() -> Iterator[HTTPReceiver]:
     with http_receiver() as rec:
         yield rec

@@ -10,7 +10,6 @@ come from the real tool answers, a secret in a log included).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,15 +35,6 @@ DISTILL = """## Pending
 
 ## Completed
 """
-
-
-@pytest.fixture
-def server() -> Iterator[ScriptedLLM]:
-    llm = ScriptedLLM().start()
-    try:
-        yield llm
-    finally:
-        llm.stop()
 
 
 def make_home(tmp_path: Path, server: ScriptedLLM | None = None, **heartbeat: Any) -> Path:

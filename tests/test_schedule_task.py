@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,15 +21,6 @@ DUE = """## Pending
 
 ## Completed
 """
-
-
-@pytest.fixture
-def server() -> Iterator[ScriptedLLM]:
-    llm = ScriptedLLM().start()
-    try:
-        yield llm
-    finally:
-        llm.stop()
 
 
 def home_with(

@@ -29,7 +29,7 @@ from localhb.cycle.history_view import (
     history_reader,
     paused_in_file,
 )
-from localhb.state.history import HistoryQuery, patterns
+from localhb.state.history import HistoryQuery, history_report, patterns
 from localhb.state.records import RunEnd
 from localhb.state.store import Store, memory_store, open_store
 from tests.receivers import HTTPReceiver, http_receiver
@@ -82,8 +82,9 @@ def tool_answer(request: Recorded, name: str) -> dict[str, Any]:
 
 def auditor(server: ScriptedLLM) -> None:
     """One audit run of a model that does what the routine says: call run_history, then
-    report partial naming the patterns it found (and the tasks failing in a row), else ok."""
-    server.respond(lambda _: tool_message("run_history", {"hours": 96}))
+    report partial naming the patterns it found (and the tasks failing in a row), else ok.
+    It calls run_history as the routine's text asks first: with no arguments (24 hours)."""
+    server.respond(lambda _: tool_message("run_history", {}))
 
     def verdict(request: Recorded) -> dict[str, Any]:
         report = tool_answer(request, "run_history")
@@ -332,6 +333,33 @@ def test_new_failures_counts_a_run_that_ended_after_the_audit_began() -> None:
         slow, RunEnd.from_result("error", {"error": "disk full"}), t0 + timedelta(minutes=9)
     )
     assert new_failures_for(store, "self-audit")() == 1
+
+
+def test_new_failures_still_counts_what_a_failed_audit_never_looked_at() -> None:
+    """An audit run that failed (endpoint down) looked at nothing: a failure before it
+    is still new at the next audit, which must not skip the model."""
+    from localhb.cycle.history_view import new_failures_for
+
+    store = memory_store()
+    t0 = datetime(2030, 1, 10, 10, 0, tzinfo=UTC)
+    finish(store, "daily10", t0, "error", error="exit 1")
+    finish(store, "self-audit", t0 + timedelta(minutes=2), "error", error="cannot reach")
+    assert new_failures_for(store, "self-audit")() == 1
+    finish(store, "self-audit", t0 + timedelta(hours=1), "ok")
+    assert new_failures_for(store, "self-audit")() == 0
+
+
+def test_patterns_look_back_a_week_whatever_window_lists_the_runs() -> None:
+    """A task failing at 03:00 three nights is a pattern in a 24-hour call, whose runs
+    list only tonight's."""
+    store = memory_store()
+    for night in (7, 8, 9):
+        finish(store, "nightly", datetime(2030, 1, night, 3, 0, tzinfo=UTC), "error", error="full")
+    now = datetime(2030, 1, 9, 3, 5, tzinfo=UTC)
+    report = json.loads(history_report(store.runs(None), now=now, tz=UTC, query=HistoryQuery()))
+    assert len(report["runs"]) == 1
+    assert any("failed at 03:xx on 3 days" in p for p in report["patterns"]), report
+    assert report["patterns_since"] == "2030-01-02 03:05"
 
 
 def test_run_history_shows_a_breaker_kept_in_state_db() -> None:

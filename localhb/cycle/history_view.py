@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 SCAN = 1000  # runs read for the report or the gate, newest first
 
 
+LOOKED = frozenset({"ok", "partial", "skipped"})  # an audit run that saw the ledger
 BREAKER_SKIP = "endpoint"  # localhb.cycle.breaker.SKIP_REASON
 
 
@@ -189,11 +190,17 @@ def _failed_deliveries(store: Store, since: datetime) -> list[dict[str, Any]]:
 
 
 def new_failures_for(store: Store, task_id: str) -> Callable[[], int]:
-    """Counts failures of other tasks since `task_id`'s last finished run (all, before
-    one); the run now claimed for the gate itself is not finished, so it does not count."""
+    """Counts failures of other tasks since `task_id`'s last run that looked (finished
+    ok, partial or skipped by this gate; all, before one). An audit that itself failed
+    looked at nothing, so what failed before it still counts. The run now claimed for
+    the gate is not finished, so it does not count."""
 
     def count() -> int:
-        own = [r for r in store.runs(task_id, limit=50) if r.completed_at is not None]
+        own = [
+            r
+            for r in store.runs(task_id, limit=50)
+            if r.completed_at is not None and r.status in LOOKED
+        ]
         since = own[0].started_at if own else None
         return new_failures(store.runs(None, limit=SCAN), since, skip=task_id)
 

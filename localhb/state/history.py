@@ -26,6 +26,9 @@ from localhb.core.results import Failure
 from localhb.state.ledger import RunRow, SkipCount, Snapshot
 
 MAX_WINDOW = timedelta(days=14)
+PATTERN_WINDOW = timedelta(days=7)
+"""Patterns look back at least this far, whatever window the runs are listed for: a
+task failing at 03:00 every night is a pattern no 24-hour window can show."""
 MAX_LIMIT = 200
 FIELD_CHARS = 240  # each summary, error and tool detail, clipped
 FAILED = frozenset({"error", "timeout", "abandoned"})
@@ -198,16 +201,19 @@ def history_report(
     """The report as JSON text: bounded by `query`, every string passed through `redact`."""
     q = query.bounded()
     since = now - q.window
-    recent = [
-        r for r in rows if r.started_at >= since and (q.task_id is None or r.task_id == q.task_id)
+    looked = now - max(q.window, PATTERN_WINDOW)
+    wanted = [
+        r for r in rows if r.started_at >= looked and (q.task_id is None or r.task_id == q.task_id)
     ]
+    recent = [r for r in wanted if r.started_at >= since]
     recent.sort(key=lambda r: r.started_at, reverse=True)
     shown = [r for r in recent if _is_failure(r)] if q.failures_only else recent
     statuses = Counter(r.status or r.state for r in recent)
     report: dict[str, Any] = {
         "window": f"since {since.astimezone(tz):%Y-%m-%d %H:%M} ({len(recent)} runs)",
         "counts": dict(sorted(statuses.items())),
-        "patterns": patterns(recent, tz),
+        "patterns": patterns(wanted, tz),
+        "patterns_since": f"{looked.astimezone(tz):%Y-%m-%d %H:%M}",
         "runs": [_run_entry(r, tz) for r in shown[: q.limit]],
     }
     if len(shown) > q.limit:
